@@ -1,0 +1,183 @@
+/**
+ * The strategy's `data`: history up to and including the current bar.
+ *
+ * The strategy never sees the engine's bar arrays: it sees {@linkcode VisibleBars}, separate
+ * columns the engine fills up to the current bar `t` only, so they (and their backing buffers)
+ * hold no later bar. Columns are allocated and filled lazily, only when a strategy first reads
+ * them, and views are made at most once per bar and only for the fields it touches: a strategy
+ * that reads none of them costs no copy and no allocation per bar.
+ *
+ * @module
+ */
+import type { Bar, Bars, DataView } from "./types.ts";
+
+/** The engine's current bar index, shared by the views it hands to a strategy. */
+export interface Clock {
+  t: number;
+}
+
+const EMPTY: Float64Array = new Float64Array(0);
+
+/** Column order of {@linkcode VisibleBars.column}. */
+export const COLUMN = Object.freeze({
+  timestamp: 0,
+  open: 1,
+  high: 2,
+  low: 3,
+  close: 4,
+  volume: 5,
+});
+
+/**
+ * The strategy-visible copy of a bar series: each column is allocated on first use and filled
+ * from the source up to the index asked for, never beyond it.
+ */
+export class VisibleBars {
+  /** Number of bars in the source (the columns' length once allocated). */
+  readonly length: number;
+  #src: Float64Array[];
+  #cols: (Float64Array | null)[] = [null, null, null, null, null, null];
+  #synced: number[] = [-1, -1, -1, -1, -1, -1];
+
+  constructor(src: Bars) {
+    this.length = src.length;
+    this.#src = [src.timestamp, src.open, src.high, src.low, src.close, src.volume];
+  }
+
+  /** Column `k` (see {@linkcode COLUMN}) filled up to bar `t`; later slots stay 0. */
+  column(k: number, t: number): Float64Array {
+    let a = this.#cols[k];
+    if (a === null) a = this.#cols[k] = new Float64Array(this.length);
+    let s = this.#synced[k];
+    if (s < t) {
+      const src = this.#src[k];
+      while (s < t) {
+        s++;
+        a[s] = src[s];
+      }
+      this.#synced[k] = s;
+    }
+    return a;
+  }
+
+  /** Fills every column up to bar `t` (what `ctx.ta` reads). */
+  syncAll(t: number): void {
+    for (let k = 0; k < 6; k++) this.column(k, t);
+  }
+
+  /** The columns as `Bars` (allocating all of them), filled up to `t`. */
+  asBars(t: number): Bars {
+    return {
+      length: this.length,
+      timestamp: this.column(0, t),
+      open: this.column(1, t),
+      high: this.column(2, t),
+      low: this.column(3, t),
+      close: this.column(4, t),
+      volume: this.column(5, t),
+    };
+  }
+}
+
+/** `DataView` over arrays the engine fills bar by bar; see the module doc. */
+export class BarDataView implements DataView {
+  #v: VisibleBars;
+  #clock: Clock;
+  #tsAt = -1;
+  #ts: Float64Array = EMPTY;
+  #openAt = -1;
+  #open: Float64Array = EMPTY;
+  #highAt = -1;
+  #high: Float64Array = EMPTY;
+  #lowAt = -1;
+  #low: Float64Array = EMPTY;
+  #closeAt = -1;
+  #close: Float64Array = EMPTY;
+  #volumeAt = -1;
+  #volume: Float64Array = EMPTY;
+  #barAt = -1;
+  #bar: Bar | null = null;
+
+  /** Reads `visible` up to `clock.t`, the engine's current bar. */
+  constructor(visible: VisibleBars, clock: Clock) {
+    this.#v = visible;
+    this.#clock = clock;
+  }
+
+  /** Number of visible bars (current index + 1). */
+  get length(): number {
+    return this.#clock.t + 1;
+  }
+
+  get timestamp(): Float64Array {
+    const t = this.#clock.t;
+    if (this.#tsAt !== t) {
+      this.#ts = this.#v.column(0, t).subarray(0, t + 1);
+      this.#tsAt = t;
+    }
+    return this.#ts;
+  }
+
+  get open(): Float64Array {
+    const t = this.#clock.t;
+    if (this.#openAt !== t) {
+      this.#open = this.#v.column(1, t).subarray(0, t + 1);
+      this.#openAt = t;
+    }
+    return this.#open;
+  }
+
+  get high(): Float64Array {
+    const t = this.#clock.t;
+    if (this.#highAt !== t) {
+      this.#high = this.#v.column(2, t).subarray(0, t + 1);
+      this.#highAt = t;
+    }
+    return this.#high;
+  }
+
+  get low(): Float64Array {
+    const t = this.#clock.t;
+    if (this.#lowAt !== t) {
+      this.#low = this.#v.column(3, t).subarray(0, t + 1);
+      this.#lowAt = t;
+    }
+    return this.#low;
+  }
+
+  get close(): Float64Array {
+    const t = this.#clock.t;
+    if (this.#closeAt !== t) {
+      this.#close = this.#v.column(4, t).subarray(0, t + 1);
+      this.#closeAt = t;
+    }
+    return this.#close;
+  }
+
+  get volume(): Float64Array {
+    const t = this.#clock.t;
+    if (this.#volumeAt !== t) {
+      this.#volume = this.#v.column(5, t).subarray(0, t + 1);
+      this.#volumeAt = t;
+    }
+    return this.#volume;
+  }
+
+  /** The current bar as a frozen object (a new one each bar, so a kept reference stays true). */
+  get bar(): Bar {
+    const t = this.#clock.t;
+    if (this.#barAt !== t || this.#bar === null) {
+      const v = this.#v;
+      this.#bar = Object.freeze({
+        time: v.column(0, t)[t],
+        open: v.column(1, t)[t],
+        high: v.column(2, t)[t],
+        low: v.column(3, t)[t],
+        close: v.column(4, t)[t],
+        volume: v.column(5, t)[t],
+      });
+      this.#barAt = t;
+    }
+    return this.#bar;
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * Orders: the lifecycle as one (status, event) → status table, and the engine's mutable
+ * order object with its recorded history.
+ *
+ * @module
+ */
+import type { OrderRecord, OrderSide, OrderStatus, OrderType, TimeInForce } from "./types.ts";
+
+/** What can happen to an order. */
+export type OrderEventKind = "accept" | "reject" | "cancel" | "expire" | "partial_fill" | "fill";
+
+/**
+ * The lifecycle. `submitted` → `pending` when the order becomes eligible (the bar after it was
+ * placed); fills move it to `partially_filled` / `filled`. Terminal statuses have no exits.
+ */
+export const ORDER_TRANSITIONS: Readonly<
+  Record<OrderStatus, Readonly<Partial<Record<OrderEventKind, OrderStatus>>>>
+> = Object.freeze({
+  submitted: { accept: "pending", reject: "rejected", cancel: "cancelled" },
+  pending: {
+    fill: "filled",
+    partial_fill: "partially_filled",
+    cancel: "cancelled",
+    reject: "rejected",
+    expire: "expired",
+  },
+  partially_filled: {
+    fill: "filled",
+    partial_fill: "partially_filled",
+    cancel: "cancelled",
+    expire: "expired",
+  },
+  filled: {},
+  cancelled: {},
+  rejected: {},
+  expired: {},
+});
+
+/** An event that the lifecycle table does not allow in the order's current status. */
+export class OrderTransitionError extends Error {
+  constructor(readonly from: OrderStatus, readonly event: OrderEventKind) {
+    super(`Invalid order transition: cannot ${event} an order that is ${from}`);
+    this.name = "OrderTransitionError";
+  }
+}
+
+/** Looks up the next status; throws {@linkcode OrderTransitionError} when not allowed. */
+export function nextOrderStatus(from: OrderStatus, event: OrderEventKind): OrderStatus {
+  const to = ORDER_TRANSITIONS[from]?.[event];
+  if (to === undefined) throw new OrderTransitionError(from, event);
+  return to;
+}
+
+/** True for statuses that no event can leave. */
+export function isTerminal(status: OrderStatus): boolean {
+  return status === "filled" || status === "cancelled" || status === "rejected" ||
+    status === "expired";
+}
+
+/** Why an order exists; it becomes the exit reason of the trades its fills close. */
+export type OrderOrigin =
+  | "signal"
+  | "order"
+  | "stop_loss"
+  | "take_profit"
+  | "liquidation"
+  | "end";
+
+/**
+ * How the quantity is decided: `fixed` (given), `sized` (from the configured sizing at the
+ * first fill, after closing any opposite position) or `close` (whatever flattens the position
+ * at fill time).
+ */
+export type QuantityMode = "fixed" | "sized" | "close";
+
+/** The engine's order. Mutable; the result holds its {@linkcode Order.toRecord} snapshot. */
+export class Order {
+  /** Units; NaN until a `sized` / `close` order is sized at its first fill. */
+  quantity: number;
+  filledQuantity = 0;
+  /** Σ fill quantity × price, for the average fill price. */
+  fillNotional = 0;
+  fees = 0;
+  status: OrderStatus = "submitted";
+  reason: string | null = null;
+  /** First bar the order may fill on. */
+  eligibleFrom: number;
+  /** Bar it became pending (-1 before). */
+  firstEligibleBar = -1;
+  /** Bars it has been eligible for (for `{ bars: n }`). */
+  eligibleBars = 0;
+  /** A stop-limit whose stop has triggered rests as a limit. */
+  triggered = false;
+  /** The other exit of a bracket (one filling cancels the other). */
+  ocoPeer: Order | null = null;
+  /** Bracket exits to place when this entry first fills. */
+  stopLoss: number | null = null;
+  takeProfit: number | null = null;
+  readonly history: { status: OrderStatus; time: number }[];
+
+  constructor(
+    readonly id: string,
+    readonly side: OrderSide,
+    readonly type: OrderType,
+    readonly quantityMode: QuantityMode,
+    quantity: number,
+    readonly price: number | null,
+    readonly stopPrice: number | null,
+    readonly tif: TimeInForce,
+    readonly origin: OrderOrigin,
+    readonly reduceOnly: boolean,
+    readonly tag: string | null,
+    readonly submittedBar: number,
+    readonly submittedTime: number,
+  ) {
+    this.quantity = quantity;
+    this.eligibleFrom = submittedBar + 1;
+    this.history = [{ status: "submitted", time: submittedTime }];
+  }
+
+  /** Units still to fill (NaN while unsized). */
+  get remaining(): number {
+    return this.quantity - this.filledQuantity;
+  }
+
+  /** True while the order can still fill or be cancelled. */
+  get live(): boolean {
+    return !isTerminal(this.status);
+  }
+
+  /** Applies a lifecycle event through the transition table and records it. */
+  apply(event: OrderEventKind, time: number, reason: string | null = null): void {
+    const to = nextOrderStatus(this.status, event);
+    this.status = to;
+    if (reason !== null) this.reason = reason;
+    // Repeated partial fills are one status; record each change, not each slice.
+    const last = this.history[this.history.length - 1];
+    if (!(last.status === to && to === "partially_filled")) this.history.push({ status: to, time });
+  }
+
+  /** Snapshot for the result JSON. */
+  toRecord(): OrderRecord {
+    return {
+      id: this.id,
+      side: this.side,
+      type: this.type,
+      quantity: Number.isNaN(this.quantity) ? 0 : this.quantity,
+      filledQuantity: this.filledQuantity,
+      price: this.price,
+      stopPrice: this.stopPrice,
+      tif: typeof this.tif === "object" ? { bars: this.tif.bars } : this.tif,
+      status: this.status,
+      reason: this.reason,
+      submittedTime: this.submittedTime,
+      avgFillPrice: this.filledQuantity > 0 ? this.fillNotional / this.filledQuantity : null,
+      fees: this.fees,
+      tag: this.tag,
+      history: this.history.map((h) => ({ status: h.status, time: h.time })),
+    };
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * Builds the result JSON of a backtest once, after the loop, from its typed arrays.
+ *
+ * @module
+ */
+import { inferAnnualization } from "./annualization.ts";
+import type { Order } from "./orders.ts";
+import type { Portfolio } from "./portfolio.ts";
+import { computeMetrics } from "./trade_stats.ts";
+import type { BacktestConfig, BacktestResult, Bars, TradeRecord } from "./types.ts";
+
+/** Everything {@linkcode buildResult} needs from a finished run. */
+export interface ResultParts {
+  bars: Bars;
+  config: BacktestConfig;
+  params: Record<string, number | string | boolean>;
+  /** Equity at every bar's close. */
+  equity: Float64Array;
+  portfolio: Portfolio;
+  orders: readonly Order[];
+  logs: string[];
+  /** Fraction of bars that ended with a position. */
+  exposure: number;
+  annualization: number;
+  /** False skips computeMetrics (metrics `{}`). */
+  metrics: boolean;
+}
+
+/** Periods per year: the configured value, else inferred from the bar interval. */
+export function annualizationOf(config: BacktestConfig, bars: Bars): number {
+  if (config.annualization !== null) return config.annualization;
+  return bars.length >= 2 ? inferAnnualization(bars.timestamp) : 252;
+}
+
+/** Per-bar simple returns of buy-and-hold (`close[t] / close[t-1] - 1`, t ≥ 1). */
+export function buyAndHoldReturns(bars: Bars): Float64Array {
+  const n = bars.length, c = bars.close;
+  const r = new Float64Array(Math.max(0, n - 1));
+  for (let t = 1; t < n; t++) r[t - 1] = c[t] / c[t - 1] - 1;
+  return r;
+}
+
+/**
+ * Key of a non-enumerable property on every result holding the raw equity curve
+ * (`Float64Array`, one value per bar): the sandbox ships it as binary without building the
+ * `{ time, equity }` objects. Absent from JSON.
+ */
+export const EQUITY_VALUES: unique symbol = Symbol("wagyu.equityValues");
+
+/** Assembles the `BacktestResult` (metrics through `computeMetrics`). */
+export function buildResult(p: ResultParts): BacktestResult {
+  const { bars, equity, portfolio } = p;
+  const n = bars.length;
+  const trades: TradeRecord[] = portfolio.trades.slice();
+  if (n > 0) {
+    const open = portfolio.openTrade(bars.close[n - 1]);
+    if (open !== null) trades.push(open);
+  }
+  const metrics = p.metrics
+    ? computeMetrics(equity, trades, {
+      annualization: p.annualization,
+      benchmark: buyAndHoldReturns(bars),
+      exposure: p.exposure,
+      feesPaid: portfolio.feesPaid,
+    })
+    : {};
+  const result = {
+    config: structuredClone(p.config),
+    params: { ...p.params },
+    bars: {
+      count: n,
+      start: n > 0 ? bars.timestamp[0] : null,
+      end: n > 0 ? bars.timestamp[n - 1] : null,
+    },
+    metrics,
+    trades,
+    equity: [] as { time: number; equity: number }[],
+    orders: p.orders.map((o) => o.toRecord()),
+    logs: p.logs,
+  };
+  // A million `{ time, equity }` objects cost far more than the whole loop, and many callers
+  // (optimizer sweeps, metrics-only runs) never read them: build them on first read. The
+  // property stays enumerable, so JSON.stringify and structuredClone see a plain array.
+  let curve: { time: number; equity: number }[] | null = null;
+  Object.defineProperty(result, "equity", {
+    enumerable: true,
+    configurable: true,
+    get() {
+      if (curve === null) {
+        curve = new Array<{ time: number; equity: number }>(n);
+        const ts = bars.timestamp;
+        for (let t = 0; t < n; t++) curve[t] = { time: ts[t], equity: equity[t] };
+      }
+      return curve;
+    },
+    set(v: { time: number; equity: number }[]) {
+      curve = v;
+    },
+  });
+  Object.defineProperty(result, EQUITY_VALUES, { value: equity });
+  return result;
+}

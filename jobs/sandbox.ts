@@ -1,0 +1,447 @@
+/**
+ * Runs an untrusted strategy (TypeScript or JavaScript source) against bars, isolated from
+ * the calling process.
+ *
+ * Layout: the caller spawns one Deno subprocess per job (`sandbox_host.ts`) with
+ * `--v8-flags=--max-old-space-size=<memoryMb>`, no permissions except reading the sandbox and
+ * engine sources, and no env/net/run access; that process runs the strategy and the engine
+ * loop inside a Worker with `deno: { permissions: "none" }`. Why a subprocess rather than a
+ * Worker in the caller: a Worker that reaches V8's heap limit aborts the whole process (checked
+ * on Deno 2.9.6), and Deno's web Workers take no heap cap; `node:worker_threads`'
+ * `resourceLimits` works but those workers share the parent's permissions.
+ *
+ * Limits (see `SandboxLimits`):
+ * - `timeoutMs`: wall clock for the whole job, enforced here by killing the subprocess.
+ * - `onDataTimeoutMs`: per call into user code (module top level, constructor, `Initialize`,
+ *   each `OnData`). The Worker writes the phase and a call counter to shared memory on every
+ *   entry and exit; the host polls every `clamp(onDataTimeoutMs / 10, 5, 50)` ms and terminates
+ *   the Worker when one call outlives the budget, so a stuck call is caught between the budget
+ *   and the budget plus one poll interval (≤ 50 ms) later.
+ * - `memoryMb`: V8 old-space cap of each isolate in the subprocess (a JS heap bomb dies at
+ *   once with V8's "Reached heap limit"), plus a watchdog here that polls the subprocess'
+ *   resident memory (`/proc/<pid>/statm`, every 20 ms) and kills it above
+ *   `2 × memoryMb + 256` MB, which catches `ArrayBuffer` bombs that live outside the V8 heap.
+ * - `logBytes`: console output and `ctx.log` lines kept per job (characters); the rest is
+ *   dropped with a note in the last line.
+ *
+ * @module
+ */
+import { EQUITY_VALUES } from "../engine/result.ts";
+import type { BacktestConfig, BacktestResult, Bars, TradeRecord } from "../engine/types.ts";
+import { type Diagnostic, transpileStrategy } from "./compile.ts";
+import {
+  FRAME_HEADER_BYTES,
+  FrameType,
+  type HostRequest,
+  NONCE_BYTES,
+  type SandboxErrorKind,
+  type SandboxProgress,
+} from "./sandbox_protocol.ts";
+
+export type { SandboxErrorKind, SandboxProgress } from "./sandbox_protocol.ts";
+
+/** Resource limits of one sandboxed job. */
+export interface SandboxLimits {
+  /** Wall-clock limit of the whole job, start-up included. @default 120000 */
+  timeoutMs: number;
+  /** Limit of one call into user code (`OnData`, `Initialize`, constructor, module top level). @default 2000 */
+  onDataTimeoutMs: number;
+  /** V8 heap cap in MB (the process' resident cap is 2 × this + 256 MB). @default 512 */
+  memoryMb: number;
+  /** Captured log size in characters (console output and `ctx.log`). @default 262144 */
+  logBytes: number;
+}
+
+/** Default limits. */
+export const DEFAULT_SANDBOX_LIMITS: Readonly<SandboxLimits> = Object.freeze({
+  timeoutMs: 120_000,
+  onDataTimeoutMs: 2_000,
+  memoryMb: 512,
+  logBytes: 256 * 1024,
+});
+
+/** What to run. */
+export interface SandboxRequest {
+  /** TypeScript or JavaScript source of a module whose default export is the strategy class. */
+  code: string;
+  bars: Bars;
+  /** Merged over the strategy's own `params`. */
+  params?: Record<string, unknown>;
+  config?: Partial<BacktestConfig> & { slippageBps?: number };
+}
+
+/** Options of `runInSandbox`. */
+export interface SandboxOptions {
+  limits?: Partial<SandboxLimits>;
+  /** Called with the engine's progress reports (about 100 per run). */
+  onProgress?: (p: SandboxProgress) => void;
+  /** Called with each closed trade as it closes. */
+  onTrade?: (t: TradeRecord) => void;
+  /** Aborting kills the job; the promise rejects with kind "cancelled". */
+  signal?: AbortSignal;
+}
+
+/** A sandboxed job failed; `kind` says why, the message says what happened. */
+export class SandboxError extends Error {
+  /** Which limit or failure ended the job. */
+  readonly kind: SandboxErrorKind;
+  /** Compiler diagnostics (kind "compile" from TypeScript syntax errors). */
+  readonly diagnostics: Diagnostic[];
+  /** The bar being processed when the strategy failed, when known. */
+  readonly bar: number | null;
+  /** Console and `ctx.log` output captured before the failure. */
+  readonly logs: string[];
+  constructor(
+    kind: SandboxErrorKind,
+    message: string,
+    opts: { diagnostics?: Diagnostic[]; bar?: number | null; logs?: string[] } = {},
+  ) {
+    super(message);
+    this.name = "SandboxError";
+    this.kind = kind;
+    this.diagnostics = opts.diagnostics ?? [];
+    this.bar = opts.bar ?? null;
+    this.logs = opts.logs ?? [];
+  }
+}
+
+const HOST_URL = new URL("./sandbox_host.ts", import.meta.url);
+const READABLE = [
+  new URL("./sandbox_host.ts", import.meta.url),
+  new URL("./sandbox_worker.ts", import.meta.url),
+  new URL("./sandbox_protocol.ts", import.meta.url),
+  new URL("../engine/", import.meta.url),
+].map((u) => decodeURIComponent(u.pathname));
+const RSS_POLL_MS = 20;
+const MAX_STDERR = 64 * 1024;
+const MAX_FRAME_JSON = 512 * 1024 * 1024;
+
+function resolveLimits(partial: Partial<SandboxLimits> = {}): SandboxLimits {
+  const l = { ...DEFAULT_SANDBOX_LIMITS, ...partial };
+  for (const k of ["timeoutMs", "onDataTimeoutMs", "memoryMb", "logBytes"] as const) {
+    if (!Number.isFinite(l[k]) || l[k] <= 0) {
+      throw new RangeError(`Sandbox limit ${k} must be a positive number, got ${l[k]}`);
+    }
+  }
+  return l;
+}
+
+/**
+ * Compiles `req.code` and runs it against `req.bars` in a fresh sandbox process. Rejects with
+ * `SandboxError` on a compile error, a breached limit, a strategy error or cancellation; the
+ * calling process and other jobs are unaffected.
+ *
+ * @example
+ * ```ts
+ * const result = await runInSandbox(
+ *   { code: "export default class S { OnData() { return 1; } }", bars },
+ *   { limits: { timeoutMs: 10_000 } },
+ * );
+ * ```
+ */
+export async function runInSandbox(
+  req: SandboxRequest,
+  opts: SandboxOptions = {},
+): Promise<BacktestResult> {
+  const limits = resolveLimits(opts.limits);
+  if (opts.signal?.aborted) throw new SandboxError("cancelled", "Backtest cancelled");
+  const compiled = await transpileStrategy(req.code);
+  if (!compiled.ok) {
+    const first = compiled.diagnostics[0];
+    throw new SandboxError(
+      "compile",
+      first
+        ? `Strategy does not compile: line ${first.line}, column ${first.column}: ${first.message}`
+        : "Strategy does not compile",
+      { diagnostics: compiled.diagnostics },
+    );
+  }
+  const { bars } = req;
+  const n = bars.length;
+  for (const k of ["timestamp", "open", "high", "low", "close", "volume"] as const) {
+    if (!(bars[k] instanceof Float64Array) || bars[k].length !== n) {
+      throw new TypeError(`Bars column ${k} must be a Float64Array of length ${n}`);
+    }
+  }
+  if (opts.signal?.aborted) throw new SandboxError("cancelled", "Backtest cancelled");
+  return await runHost(compiled.js, req, limits, opts);
+}
+
+function encodeRequest(
+  js: string,
+  req: SandboxRequest,
+  limits: SandboxLimits,
+  nonce: string,
+  opts: SandboxOptions,
+) {
+  const host: HostRequest = {
+    nonce,
+    js,
+    params: req.params,
+    config: req.config,
+    length: req.bars.length,
+    onDataTimeoutMs: limits.onDataTimeoutMs,
+    logBytes: limits.logBytes,
+    streamTrades: opts.onTrade !== undefined,
+  };
+  const header = new TextEncoder().encode(JSON.stringify(host));
+  const len = new Uint8Array(4);
+  new DataView(len.buffer).setUint32(0, header.length, true);
+  const b = req.bars;
+  const cols = [b.timestamp, b.open, b.high, b.low, b.close, b.volume].map((c) =>
+    new Uint8Array(c.buffer, c.byteOffset, c.byteLength)
+  );
+  return [len, header, ...cols];
+}
+
+/** Incremental parser of the host's nonce-tagged frames; stray bytes are skipped. */
+class FrameReader {
+  #buf = new Uint8Array(1 << 16);
+  #len = 0;
+  strayBytes = 0;
+  constructor(readonly nonce: Uint8Array) {}
+
+  push(chunk: Uint8Array): void {
+    if (this.#len + chunk.length > this.#buf.length) {
+      let cap = this.#buf.length;
+      while (cap < this.#len + chunk.length) cap *= 2;
+      const next = new Uint8Array(cap);
+      next.set(this.#buf.subarray(0, this.#len));
+      this.#buf = next;
+    }
+    this.#buf.set(chunk, this.#len);
+    this.#len += chunk.length;
+  }
+
+  /** The next complete frame, or null when more bytes are needed. */
+  next(): { type: number; json: unknown; binary: Uint8Array } | null {
+    const start = this.#findNonce();
+    if (start > 0) this.#drop(start);
+    if (start < 0) {
+      // Keep a tail that could be the start of a nonce; the rest is stray output.
+      const keep = Math.min(this.#len, NONCE_BYTES - 1);
+      this.#drop(this.#len - keep);
+      return null;
+    }
+    const headEnd = NONCE_BYTES + FRAME_HEADER_BYTES;
+    if (this.#len < headEnd) return null;
+    const view = new DataView(this.#buf.buffer, this.#buf.byteOffset, headEnd);
+    const type = view.getUint8(NONCE_BYTES);
+    const jsonLen = view.getUint32(NONCE_BYTES + 1, true);
+    const binLen = view.getUint32(NONCE_BYTES + 5, true);
+    if (jsonLen > MAX_FRAME_JSON) throw new Error(`Sandbox frame too large (${jsonLen} bytes)`);
+    const total = headEnd + jsonLen + binLen;
+    if (this.#len < total) return null;
+    const json = JSON.parse(
+      new TextDecoder().decode(this.#buf.subarray(headEnd, headEnd + jsonLen)),
+    );
+    const binary = this.#buf.slice(headEnd + jsonLen, total);
+    this.#drop(total, false);
+    return { type, json, binary };
+  }
+
+  #findNonce(): number {
+    const b = this.#buf, nonce = this.nonce, first = nonce[0];
+    outer: for (let i = 0; i + NONCE_BYTES <= this.#len; i++) {
+      if (b[i] !== first) continue;
+      for (let j = 1; j < NONCE_BYTES; j++) if (b[i + j] !== nonce[j]) continue outer;
+      return i;
+    }
+    return -1;
+  }
+
+  #drop(count: number, stray = true): void {
+    if (stray) this.strayBytes += count;
+    this.#buf.copyWithin(0, count, this.#len);
+    this.#len -= count;
+  }
+}
+
+function readRssBytes(pid: number): number | null {
+  try {
+    const statm = Deno.readTextFileSync(`/proc/${pid}/statm`);
+    return Number(statm.split(" ")[1]) * 4096;
+  } catch {
+    return null;
+  }
+}
+
+async function runHost(
+  js: string,
+  req: SandboxRequest,
+  limits: SandboxLimits,
+  opts: SandboxOptions,
+): Promise<BacktestResult> {
+  const T0 = performance.now();
+  const nonceBytes = crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
+  const nonce = Array.from(nonceBytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "--no-prompt",
+      "--no-config",
+      "--no-lock",
+      "--unstable-worker-options",
+      `--v8-flags=--max-old-space-size=${Math.ceil(limits.memoryMb)}`,
+      `--allow-read=${READABLE.join(",")}`,
+      HOST_URL.href,
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+
+  let killedFor: { kind: SandboxErrorKind; message: string } | null = null;
+  const kill = (kind: SandboxErrorKind, message: string) => {
+    if (killedFor) return;
+    killedFor = { kind, message };
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already exited
+    }
+  };
+  const wall = setTimeout(
+    () => kill("timeout", `Backtest exceeded the time limit of ${limits.timeoutMs} ms`),
+    limits.timeoutMs,
+  );
+  const rssLimit = (2 * limits.memoryMb + 256) * 1024 * 1024;
+  let rssPeak = 0;
+  const rssTimer = setInterval(() => {
+    const rss = readRssBytes(child.pid);
+    if (rss === null) return;
+    if (rss > rssPeak) rssPeak = rss;
+    if (rss > rssLimit) {
+      kill(
+        "memory",
+        `Strategy exceeded the memory limit: process memory reached ${
+          Math.round(rss / 1048576)
+        } MB (limit ${Math.round(rssLimit / 1048576)} MB)`,
+      );
+    }
+  }, RSS_POLL_MS);
+  const onAbort = () => kill("cancelled", "Backtest cancelled");
+  opts.signal?.addEventListener("abort", onAbort);
+
+  // Feed stdin without awaiting first: the host may fail (and stop reading) early.
+  const writer = child.stdin.getWriter();
+  const feeding = (async () => {
+    try {
+      for (const part of encodeRequest(js, req, limits, nonce, opts)) await writer.write(part);
+      await writer.close();
+      console.error("stdin written", (performance.now() - T0).toFixed(0));
+    } catch {
+      // The process died; its exit status explains why.
+    }
+  })();
+
+  let stderr = "";
+  const readingErr = (async () => {
+    const dec = new TextDecoder();
+    for await (const chunk of child.stderr) {
+      if (stderr.length < MAX_STDERR) stderr += dec.decode(chunk, { stream: true });
+    }
+  })();
+
+  const frames = new FrameReader(nonceBytes);
+  let result: BacktestResult | null = null;
+  let failure: SandboxError | null = null;
+  let callbackError: unknown = null;
+  try {
+    let first = true;
+    for await (const chunk of child.stdout) {
+      if (first) { console.error("first stdout", (performance.now() - T0).toFixed(0)); first = false; }
+      frames.push(chunk);
+      for (let f = frames.next(); f; f = frames.next()) {
+        try {
+          switch (f.type) {
+            case FrameType.Progress:
+              opts.onProgress?.(f.json as SandboxProgress);
+              break;
+            case FrameType.Trades:
+              for (const t of f.json as TradeRecord[]) opts.onTrade?.(t);
+              break;
+            case FrameType.Result:
+              console.error("result frame parsed", (performance.now() - T0).toFixed(0), f.binary.length);
+              result = decodeResult(f.json as BacktestResult, f.binary);
+              break;
+            case FrameType.Error: {
+              const e = f.json as {
+                kind: SandboxErrorKind;
+                message: string;
+                bar: number | null;
+                logs: string[];
+              };
+              failure = new SandboxError(e.kind, e.message, { bar: e.bar, logs: e.logs });
+              break;
+            }
+          }
+        } catch (err) {
+          // A throwing progress/trade callback must not leave the job running.
+          callbackError ??= err;
+          kill("runtime", "Progress callback failed");
+        }
+      }
+    }
+  } catch (err) {
+    if (!killedFor) kill("runtime", `Sandbox protocol error: ${(err as Error).message}`);
+  }
+  console.error("stdout end", (performance.now() - T0).toFixed(0));
+  const status = await child.status;
+  console.error("exited", (performance.now() - T0).toFixed(0));
+  clearTimeout(wall);
+  clearInterval(rssTimer);
+  opts.signal?.removeEventListener("abort", onAbort);
+  await feeding;
+  await readingErr;
+
+  if (callbackError) throw callbackError;
+  if (result) { console.error(stderr); return result; }
+  if (failure) throw failure;
+  if (killedFor) {
+    const k = killedFor as { kind: SandboxErrorKind; message: string };
+    throw new SandboxError(k.kind, k.message);
+  }
+  if (/heap limit|out of memory|allocation failed/i.test(stderr)) {
+    throw new SandboxError(
+      "memory",
+      `Strategy exceeded the memory limit of ${limits.memoryMb} MB (JavaScript heap out of memory)`,
+    );
+  }
+  const tail = stderr.trim().split("\n").slice(-5).join("\n");
+  throw new SandboxError(
+    "runtime",
+    `Sandbox process exited unexpectedly (code ${status.code}${
+      status.signal ? `, signal ${status.signal}` : ""
+    })${tail ? `: ${tail}` : ""}`,
+  );
+}
+
+/**
+ * Puts the equity curve (times, then values, as float64) back into the result JSON. Like the
+ * engine's own result, the `{ time, equity }` objects are built on first read: many callers
+ * never read them, and a million of them cost more than the transfer.
+ */
+function decodeResult(result: BacktestResult, binary: Uint8Array): BacktestResult {
+  const n = binary.byteLength / 16;
+  const f = new Float64Array(binary.buffer, binary.byteOffset, 2 * n);
+  let curve: { time: number; equity: number }[] | null = null;
+  // Redefining the existing (null) key keeps the engine's key order.
+  Object.defineProperty(result, "equity", {
+    enumerable: true,
+    configurable: true,
+    get() {
+      if (curve === null) {
+        curve = new Array<{ time: number; equity: number }>(n);
+        for (let i = 0; i < n; i++) curve[i] = { time: f[i], equity: f[n + i] };
+      }
+      return curve;
+    },
+    set(v: { time: number; equity: number }[]) {
+      curve = v;
+    },
+  });
+  Object.defineProperty(result, EQUITY_VALUES, { value: f.subarray(n, 2 * n) });
+  return result;
+}

@@ -1,0 +1,128 @@
+/**
+ * Messages between the three parts of the sandbox: the caller's process (`sandbox.ts`), the
+ * sandbox subprocess host (`sandbox_host.ts`) and the permission-less Worker that runs the user
+ * strategy together with the engine (`sandbox_worker.ts`).
+ *
+ * The host talks to the caller over its stdout in binary frames that start with a random
+ * per-job nonce: user code cannot learn the nonce (it never enters the Worker), so bytes the
+ * strategy manages to write to stdout can neither forge nor be mistaken for a frame.
+ *
+ * @module
+ */
+import type { BacktestConfig, BacktestResult, TradeRecord } from "../engine/types.ts";
+
+/** Why a sandboxed job failed; the `kind` of `SandboxError`. */
+export type SandboxErrorKind =
+  | "timeout"
+  | "memory"
+  | "compile"
+  | "runtime"
+  | "permission"
+  | "cancelled";
+
+/** Progress of a running backtest (what `RunOptions.onProgress` reports). */
+export interface SandboxProgress {
+  index: number;
+  total: number;
+  time: number;
+  equity: number;
+}
+
+/** The job description the caller writes to the host's stdin (followed by the bar columns). */
+export interface HostRequest {
+  /** Hex nonce that starts every frame the host writes to stdout. */
+  nonce: string;
+  /** The strategy as JavaScript (an ES module with a default-exported class). */
+  js: string;
+  params?: Record<string, unknown>;
+  config?: Partial<BacktestConfig> & { slippageBps?: number };
+  /** Number of bars; the stdin body holds 6 × length float64 values, column after column. */
+  length: number;
+  onDataTimeoutMs: number;
+  logBytes: number;
+  /** Whether the caller wants closed trades streamed (otherwise they only come in the result). */
+  streamTrades: boolean;
+}
+
+/** Shared-memory slots the Worker writes and the host watches (an `Int32Array` view). */
+export const Slot = Object.freeze(
+  {
+    /** What the Worker is doing now: one of `Phase`. */
+    Phase: 0,
+    /** Incremented on every entry into user code; tells the host a new call started. */
+    Calls: 1,
+    /** Index of the bar being processed (for error messages). */
+    Bar: 2,
+  } as const,
+);
+/** Number of `Int32` slots in the shared control buffer. */
+export const SLOT_COUNT = 4;
+
+/** Values of `Slot.Phase`. */
+export const Phase = Object.freeze(
+  {
+    /** Engine code (or nothing) is running: no per-call deadline applies. */
+    Engine: 0,
+    /** The user module is being evaluated (top-level code). */
+    Loading: 1,
+    /** The strategy constructor or `Initialize` is running. */
+    Init: 2,
+    /** `OnData` is running. */
+    OnData: 3,
+  } as const,
+);
+
+/** Messages the Worker posts to the host. */
+export type WorkerMessage =
+  | { type: "progress"; progress: SandboxProgress }
+  /** Closed trades since the last message, batched with progress so the loop stays fast. */
+  | { type: "trades"; trades: TradeRecord[] }
+  | {
+    type: "result";
+    /** The result with `equity: null`; the curve travels as two transferred arrays. */
+    result: Omit<BacktestResult, "equity"> & { equity: null };
+    equityTime: Float64Array;
+    equityValue: Float64Array;
+  }
+  | { type: "error"; kind: SandboxErrorKind; message: string; bar: number | null; logs: string[] };
+
+/** Frame types on the host's stdout. */
+export const FrameType = Object.freeze(
+  {
+    Progress: 1,
+    /** JSON: an array of closed trades. */
+    Trades: 2,
+    /** JSON: the result without equity; binary: equity times then equity values. */
+    Result: 3,
+    /** JSON: `{ kind, message, bar, logs }`. */
+    Error: 4,
+  } as const,
+);
+
+/** Bytes in a frame header after the nonce: type (u8), JSON length (u32), binary length (u32). */
+export const FRAME_HEADER_BYTES = 9;
+/** Length of the nonce in bytes (written as-is, not hex, in frames). */
+export const NONCE_BYTES = 16;
+
+/** The one message the host posts to the Worker: the job, with the bar columns transferred. */
+export interface WorkerInit {
+  js: string;
+  params?: Record<string, unknown>;
+  config?: Partial<BacktestConfig> & { slippageBps?: number };
+  timestamp: Float64Array;
+  open: Float64Array;
+  high: Float64Array;
+  low: Float64Array;
+  close: Float64Array;
+  volume: Float64Array;
+  /** Shared control slots (see `Slot`). */
+  control: Int32Array;
+  logBytes: number;
+  streamTrades: boolean;
+  /**
+   * URLs of the trusted modules that may be in the Worker's module graph (the engine and this
+   * protocol). Whatever of them is loaded can also be imported by user code (no permission is
+   * checked for a module already loaded), so the Worker freezes their exports first.
+   */
+  trustedModules: string[];
+}

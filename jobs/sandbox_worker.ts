@@ -1,0 +1,481 @@
+/**
+ * Worker entry of the sandbox: runs one user strategy together with the engine loop, so no
+ * message crosses the Worker boundary per bar. Started by `sandbox_host.ts` with
+ * `deno: { permissions: "none" }`: file, network, env, run, ffi and sys access throw
+ * `NotCapable`, and imports of local or remote modules from the user code are refused.
+ *
+ * Before the user module is evaluated this file (1) replaces `console` with a bounded
+ * per-job capture, (2) removes the ways out it does not need (`Deno.exit`, `self.close`,
+ * `Worker`, stdio), and (3) freezes the intrinsics the engine calls on bar arrays, so user
+ * code cannot hook a prototype method or getter to observe the engine's full (future) bars.
+ * Each job gets a fresh Worker in a fresh process, so prototype pollution never reaches
+ * another job.
+ *
+ * Per-call time limits: user code cannot be interrupted from inside, so around every entry
+ * into user code (module evaluation, constructor, `Initialize`, `OnData`) this file writes the
+ * phase and a call counter into shared memory; the host polls it and terminates the Worker
+ * when one call outlives its budget.
+ *
+ * @module
+ */
+import { runBacktest, StrategyError } from "../engine/backtest.ts";
+import { EQUITY_VALUES } from "../engine/result.ts";
+import type {
+  BacktestResult,
+  Bars,
+  Strategy,
+  StrategyContext,
+  TradeRecord,
+} from "../engine/types.ts";
+import {
+  Phase,
+  type SandboxErrorKind,
+  Slot,
+  type WorkerInit,
+  type WorkerMessage,
+} from "./sandbox_protocol.ts";
+
+// Captured before user code runs: the user module can replace the globals, not these.
+const post = globalThis.postMessage.bind(globalThis) as (
+  m: WorkerMessage,
+  t?: Transferable[],
+) => void;
+const inspect = Deno.inspect;
+const atomicsStore = Atomics.store;
+const atomicsAdd = Atomics.add;
+const SLOT_PHASE = Slot.Phase, SLOT_CALLS = Slot.Calls, SLOT_BAR = Slot.Bar;
+const PHASE_ONDATA = Phase.OnData, PHASE_ENGINE = Phase.Engine;
+const isNotCapable = (e: unknown): boolean =>
+  e instanceof Error &&
+  (e.name === "NotCapable" || e.name === "PermissionDenied" ||
+    e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied ||
+    /Requires \w+ access/.test(e.message));
+
+/**
+ * Bounded capture of the strategy's output: console calls and `ctx.log` both land here, in
+ * call order, prefixed like the engine's own `ctx.log` lines (the current bar's ISO time, or
+ * "init" before the first bar).
+ */
+class LogCapture {
+  readonly lines: string[] = [];
+  #bytes = 0;
+  #droppedLines = 0;
+  /** Timestamp of the bar being processed; NaN before the first bar. */
+  time = NaN;
+  constructor(readonly limit: number) {}
+  /** False once the limit is reached: callers skip formatting what would be dropped. */
+  get open(): boolean {
+    return this.#droppedLines === 0;
+  }
+  add(text: string): void {
+    if (this.#droppedLines > 0) {
+      this.#droppedLines++;
+      return;
+    }
+    const line = (Number.isNaN(this.time) ? "init" : new Date(this.time).toISOString()) + " " +
+      text;
+    this.#push(line);
+  }
+  #push(line: string): boolean {
+    if (this.#droppedLines > 0 || this.#bytes + line.length + 1 > this.limit) {
+      this.#droppedLines++;
+      return false;
+    }
+    this.#bytes += line.length + 1;
+    this.lines.push(line);
+    return true;
+  }
+  /** The lines, then `extra` lines as they are, then a note on how many were dropped. */
+  finish(extra: readonly string[] = []): string[] {
+    for (const l of extra) this.#push(l);
+    if (this.#droppedLines === 0) return this.lines;
+    return [
+      ...this.lines,
+      `[log truncated: ${this.#droppedLines} more lines dropped (log limit ${this.limit} characters)]`,
+    ];
+  }
+}
+
+/** The job's capture; module-level so late errors (unhandled rejections) can return it. */
+let currentLogs = new LogCapture(64 * 1024);
+
+function formatArgs(args: unknown[]): string {
+  let out = "";
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (i > 0) out += " ";
+    out += typeof a === "string" ? a : inspect(a, { depth: 4, colors: false });
+  }
+  return out;
+}
+
+function installConsole(capture: LogCapture): void {
+  const sink = (prefix: string) => (...args: unknown[]) => {
+    if (capture.open) capture.add(prefix + formatArgs(args));
+    else capture.add("");
+  };
+  const c = globalThis.console as unknown as Record<string, unknown>;
+  for (const name of ["log", "info", "debug", "trace", "dir", "dirxml", "table"]) {
+    c[name] = sink("");
+  }
+  c.warn = sink("[warn] ");
+  c.error = sink("[error] ");
+  c.assert = (cond: unknown, ...args: unknown[]) => {
+    if (!cond) capture.add("[assert] " + formatArgs(args));
+  };
+}
+
+/** Thrown by the ways out the sandbox removes; named like Deno's own permission error. */
+class SandboxRefusal extends Error {
+  constructor(what: string) {
+    super(`${what} is not allowed in a strategy (sandboxed: no permissions)`);
+    this.name = "NotCapable";
+  }
+}
+
+function refuse(what: string): () => never {
+  return () => {
+    throw new SandboxRefusal(what);
+  };
+}
+
+function harden(): void {
+  const d = Deno as unknown as Record<string | symbol, unknown>;
+  d.exit = refuse("Deno.exit()");
+  for (const k of ["stdin", "stdout", "stderr"]) delete d[k];
+  // `Deno[Deno.internal]` exposes runtime internals (core ops) that bypass the rest of this.
+  const internal = (Deno as unknown as { internal?: symbol }).internal;
+  if (internal !== undefined) delete d[internal];
+  const g = globalThis as unknown as Record<string, unknown>;
+  g.close = refuse("self.close()");
+  g.Worker = function Worker() {
+    throw new SandboxRefusal("Creating a Worker");
+  };
+  // The intrinsics the engine may call with its own (full-length) bar arrays as `this` or
+  // argument; frozen so user code cannot wrap them. Error prototypes stay writable because
+  // error subclasses assign `this.name`.
+  const typedArray = Object.getPrototypeOf(Float64Array.prototype);
+  const arrayIterator = Object.getPrototypeOf([][Symbol.iterator]());
+  for (
+    const o of [
+      Object,
+      Object.prototype,
+      Array,
+      Array.prototype,
+      Function.prototype,
+      typedArray,
+      Float64Array.prototype,
+      Int32Array.prototype,
+      Uint8Array.prototype,
+      arrayIterator,
+      Object.getPrototypeOf(arrayIterator),
+      Math,
+      Number,
+      Number.prototype,
+      JSON,
+      Reflect,
+      ArrayBuffer.prototype,
+    ]
+  ) Object.freeze(o);
+}
+
+/**
+ * Freezes the exports of every trusted module already in this Worker's graph (and the
+ * prototypes of exported classes): user code can `import()` a loaded module without any
+ * permission check, and patching e.g. `Broker.prototype` would hand it the engine's objects,
+ * which hold the full bar series.
+ */
+async function lockTrustedModules(urls: readonly string[]): Promise<void> {
+  for (const url of urls) {
+    let ns: Record<string, unknown>;
+    try {
+      ns = await import(url);
+    } catch {
+      continue; // not loaded here, so user code cannot load it either (no read permission)
+    }
+    for (const v of Object.values(ns)) {
+      if (typeof v === "function") {
+        Object.freeze(v);
+        if (typeof v.prototype === "object" && v.prototype !== null) Object.freeze(v.prototype);
+      } else if (typeof v === "object" && v !== null) {
+        Object.freeze(v);
+      }
+    }
+  }
+}
+
+function describeThrown(e: unknown): string {
+  if (e instanceof Error) {
+    const m = e.message || e.name;
+    // Node's polyfills patch built-ins as they load, which the frozen intrinsics refuse.
+    if (e.stack?.includes("ext:deno_node")) {
+      return `${m.split("\n")[0]} (node: built-in modules are not available in strategies)`;
+    }
+    // Explain the TypeError a write to a frozen built-in gives.
+    return /not extensible|read[- ]only property|Cannot (re)?define property/i.test(m)
+      ? `${m} (built-in objects and prototypes are frozen in the sandbox)`
+      : m;
+  }
+  try {
+    return `threw a non-Error value: ${inspect(e, { depth: 2, colors: false })}`;
+  } catch {
+    return "threw a non-Error value";
+  }
+}
+
+let reported = false;
+function fail(
+  kind: SandboxErrorKind,
+  message: string,
+  bar: number | null,
+  logs: LogCapture = currentLogs,
+): void {
+  if (reported) return;
+  reported = true;
+  (rest.logs as string[]).push(`engine ${(T1 - T0).toFixed(0)} pack ${(performance.now() - T1).toFixed(0)}`);
+  post({ type: "error", kind, message, bar, logs: logs.finish() });
+}
+
+/**
+ * Routes `ctx.log` into the job's capture so console and `ctx.log` lines keep their order and
+ * share one size limit. Best effort: if the engine's context refuses the property, its own
+ * `logs` are appended to the result instead.
+ */
+function captureCtxLog(ctx: StrategyContext, logs: LogCapture): void {
+  try {
+    Object.defineProperty(ctx, "log", {
+      value: (...args: unknown[]) => logs.add(logs.open ? formatArgs(args) : ""),
+    });
+  } catch {
+    // keep the engine's ctx.log
+  }
+}
+
+/** A thrown non-Error value becomes an Error whose message shows the value. */
+function asError(e: unknown): unknown {
+  return e instanceof Error ? e : new Error(describeThrown(e));
+}
+
+/** Wraps the user instance so every entry into user code is visible to the host's watchdog. */
+function watchedStrategy(
+  inst: Strategy,
+  control: Int32Array,
+  timestamps: Float64Array,
+  logs: LogCapture,
+): Strategy {
+  let bar = -1;
+  let seenCtx: StrategyContext | null = null;
+  const wrapper: Strategy = {
+    get params() {
+      return inst.params;
+    },
+    set params(p) {
+      inst.params = p;
+    },
+    OnData(data, ctx) {
+      bar++;
+      logs.time = timestamps[bar];
+      if (seenCtx !== ctx) {
+        seenCtx = ctx;
+        captureCtxLog(ctx, logs);
+      }
+      // Plain (non-atomic) stores: aligned Int32 writes do not tear, the host only needs to
+      // see them eventually, and a seq-cst store per bar would cost more than the check.
+      control[SLOT_BAR] = bar;
+      control[SLOT_CALLS] = bar;
+      control[SLOT_PHASE] = PHASE_ONDATA;
+      let signal;
+      try {
+        signal = inst.OnData(data, ctx);
+      } catch (e) {
+        throw asError(e);
+      }
+      control[SLOT_PHASE] = PHASE_ENGINE;
+      if (
+        signal !== null && typeof signal === "object" &&
+        typeof (signal as { then?: unknown }).then === "function"
+      ) {
+        throw new TypeError(
+          "OnData returned a Promise: OnData must be synchronous (no async, no await)",
+        );
+      }
+      return signal;
+    },
+  };
+  if (typeof inst.Initialize === "function") {
+    wrapper.Initialize = (ctx: StrategyContext) => {
+      seenCtx = ctx;
+      captureCtxLog(ctx, logs);
+      atomicsAdd(control, Slot.Calls, 1);
+      atomicsStore(control, Slot.Phase, Phase.Init);
+      try {
+        inst.Initialize!(ctx);
+      } catch (e) {
+        throw asError(e);
+      }
+      atomicsStore(control, Slot.Phase, Phase.Engine);
+    };
+  }
+  return wrapper;
+}
+
+function toDataUrl(js: string): string {
+  const bytes = new TextEncoder().encode(js);
+  let bin = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return "data:text/javascript;base64," + btoa(bin);
+}
+
+async function run(init: WorkerInit): Promise<void> {
+  const { control } = init;
+  const logs = new LogCapture(init.logBytes);
+  currentLogs = logs;
+  installConsole(logs);
+  const bars: Bars = {
+    length: init.timestamp.length,
+    timestamp: init.timestamp,
+    open: init.open,
+    high: init.high,
+    low: init.low,
+    close: init.close,
+    volume: init.volume,
+  };
+  const url = toDataUrl(init.js);
+  await lockTrustedModules(init.trustedModules);
+  harden();
+
+  let mod: Record<string, unknown>;
+  atomicsAdd(control, Slot.Calls, 1);
+  atomicsStore(control, Slot.Phase, Phase.Loading);
+  try {
+    mod = await import(url);
+  } catch (e) {
+    return fail(
+      isNotCapable(e) ? "permission" : "runtime",
+      `Strategy module failed to load: ${describeThrown(e)}`,
+      null,
+      logs,
+    );
+  } finally {
+    atomicsStore(control, Slot.Phase, Phase.Engine);
+  }
+  const Cls = mod.default;
+  if (typeof Cls !== "function") {
+    return fail(
+      "compile",
+      "The strategy module has no default-exported class: add `export default class MyStrategy { OnData(data, ctx) { ... } }`",
+      null,
+      logs,
+    );
+  }
+  if (typeof (Cls as { prototype?: { OnData?: unknown } }).prototype?.OnData !== "function") {
+    return fail(
+      "compile",
+      `The default-exported class ${Cls.name || "(anonymous)"} has no OnData(data, ctx) method`,
+      null,
+      logs,
+    );
+  }
+
+  let inst: Strategy;
+  atomicsAdd(control, Slot.Calls, 1);
+  atomicsStore(control, Slot.Phase, Phase.Init);
+  try {
+    inst = new (Cls as new () => Strategy)();
+  } catch (e) {
+    return fail(
+      isNotCapable(e) ? "permission" : "runtime",
+      `Strategy constructor threw: ${describeThrown(e)}`,
+      null,
+      logs,
+    );
+  } finally {
+    atomicsStore(control, Slot.Phase, Phase.Engine);
+  }
+
+  let result: BacktestResult;
+  let trades: TradeRecord[] = [];
+  const flushTrades = () => {
+    if (trades.length > 0) {
+      post({ type: "trades", trades });
+      trades = [];
+    }
+  };
+  const T0 = performance.now();
+  try {
+    result = runBacktest(bars, watchedStrategy(inst, control, bars.timestamp, logs), {
+      config: init.config,
+      params: init.params as Record<string, number | string | boolean> | undefined,
+      onProgress: (progress) => {
+        flushTrades();
+        post({ type: "progress", progress });
+      },
+      onTrade: init.streamTrades ? (trade) => void trades.push(trade) : undefined,
+    });
+  } catch (e) {
+    atomicsStore(control, Slot.Phase, Phase.Engine);
+    const cause = e instanceof StrategyError ? (e as Error).cause ?? e : e;
+    const bar = e instanceof StrategyError ? e.bar : null;
+    const kind: SandboxErrorKind = isNotCapable(cause) || isNotCapable(e)
+      ? "permission"
+      : "runtime";
+    return fail(kind, describeThrown(e), bar, logs);
+  }
+
+  const T1 = performance.now();
+  flushTrades();
+  // The curve travels as two float64 arrays: the engine's raw values when it exposes them (no
+  // million `{ time, equity }` objects built only to be taken apart), else the objects.
+  const raw = (result as { [EQUITY_VALUES]?: Float64Array })[EQUITY_VALUES];
+  let equityTime: Float64Array, equityValue: Float64Array;
+  if (raw instanceof Float64Array && raw.length === bars.length) {
+    equityTime = bars.timestamp;
+    equityValue = raw;
+  } else {
+    const curve = result.equity, n = curve.length;
+    equityTime = new Float64Array(n);
+    equityValue = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      equityTime[i] = curve[i].time;
+      equityValue[i] = curve[i].equity;
+    }
+  }
+  // Copy the result without reading `equity` (a lazy getter in the engine); the key stays,
+  // as null, so the result keeps its key order.
+  const rest = {} as Record<string, unknown>;
+  for (const k of Object.keys(result)) {
+    rest[k] = k === "equity" ? null : (result as unknown as Record<string, unknown>)[k];
+  }
+  rest.logs = logs.finish(result.logs);
+  reported = true;
+  (rest.logs as string[]).push(`engine ${(T1 - T0).toFixed(0)} pack ${(performance.now() - T1).toFixed(0)}`);
+  post(
+    {
+      type: "result",
+      result: rest as unknown as Omit<BacktestResult, "equity"> & { equity: null },
+      equityTime,
+      equityValue,
+    },
+    equityTime.buffer === equityValue.buffer
+      ? [equityTime.buffer]
+      : [equityTime.buffer, equityValue.buffer],
+  );
+}
+
+globalThis.addEventListener("unhandledrejection", (e) => {
+  e.preventDefault();
+  fail(
+    isNotCapable(e.reason) ? "permission" : "runtime",
+    `Unhandled promise rejection in strategy: ${describeThrown(e.reason)}`,
+    null,
+  );
+});
+
+globalThis.onmessage = (e: MessageEvent<WorkerInit>) => {
+  globalThis.onmessage = null;
+  run(e.data).catch((err) => {
+    fail("runtime", `Sandbox worker failed: ${describeThrown(err)}`, null);
+  });
+};

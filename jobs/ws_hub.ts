@@ -1,0 +1,275 @@
+/**
+ * WebSocket fan-out of job events to subscribers of one job (`/ws/backtest/{id}`) or of all
+ * jobs (`/ws/backtests`).
+ *
+ * Messages are exactly `{ type, job_id, data }` (docs: README "API"). Each message is
+ * serialized once and the same string goes to every subscriber.
+ *
+ * Slow clients never block the engine or other clients. The drop-and-resync policy:
+ * - `progress`, `trade` and `optimization_progress` are droppable: when a client has more
+ *   than `bufferBytes` unsent (`socket.bufferedAmount`), they are dropped for that client and
+ *   the client is marked stale;
+ * - the next time a message for a stale client's subscription is published and its buffer
+ *   is below half the limit, the hub first sends a fresh `snapshot` (current status,
+ *   progress, equity, trades so far, and `resync: true` with the number of messages dropped),
+ *   then resumes the live stream;
+ * - `complete` and `error` are never dropped; when the client is over the limit, `complete`
+ *   goes without the embedded result and with `result_url` instead, so a terminal message is
+ *   always small for a client that is behind.
+ * Per-job sockets are closed with code 1000 once the job's terminal message has been sent
+ * (after the socket's buffer drains, at most `closeDrainMs`). Heartbeats are WebSocket
+ * ping/pong frames (`idleTimeout` of `Deno.upgradeWebSocket`, set by the route).
+ *
+ * @module
+ */
+
+/** The WebSocket message types. */
+export type WsMessageType =
+  | "progress"
+  | "complete"
+  | "error"
+  | "optimization_progress"
+  | "trade"
+  | "snapshot";
+
+/** One message: `{ type, job_id, data }`. */
+export interface WsMessage {
+  type: WsMessageType;
+  job_id: string;
+  data: Record<string, unknown>;
+}
+
+/** Options of {@link WsHub}. */
+export interface WsHubOptions {
+  /** Unsent bytes per client beyond which droppable messages are dropped. @default 1 MiB */
+  bufferBytes?: number;
+  /** Builds the resync snapshot of a job (or of all jobs for `null`) from in-memory state. */
+  snapshot?: (jobId: string | null) => WsMessage;
+  /** Most ms to wait for a socket's buffer to drain before the end-of-job close. @default 5000 */
+  closeDrainMs?: number;
+}
+
+interface Client {
+  socket: WebSocket;
+  /** null = all jobs. */
+  jobId: string | null;
+  stale: boolean;
+  dropped: number;
+  closing: boolean;
+  /** Messages waiting for the socket to open; null once open. */
+  pending: string[] | null;
+}
+
+const DROPPABLE: ReadonlySet<WsMessageType> = new Set([
+  "progress",
+  "trade",
+  "optimization_progress",
+]);
+
+/** Counters exposed in /api/stats. */
+export interface WsHubStats {
+  clients: number;
+  sent: number;
+  dropped: number;
+  resyncs: number;
+}
+
+/**
+ * Fan-out hub. Attach sockets with {@link WsHub.add}; publish with {@link WsHub.publish};
+ * end a job's per-job sockets with {@link WsHub.endJob}.
+ */
+export class WsHub {
+  readonly #clients = new Set<Client>();
+  readonly #byJob = new Map<string, Set<Client>>();
+  readonly #bufferBytes: number;
+  readonly #closeDrainMs: number;
+  readonly #snapshot: ((jobId: string | null) => WsMessage) | undefined;
+  #sent = 0;
+  #dropped = 0;
+  #resyncs = 0;
+
+  constructor(opts: WsHubOptions = {}) {
+    this.#bufferBytes = opts.bufferBytes ?? 1024 * 1024;
+    this.#closeDrainMs = opts.closeDrainMs ?? 5000;
+    this.#snapshot = opts.snapshot;
+  }
+
+  /** Counters since start. */
+  stats(): WsHubStats {
+    return {
+      clients: this.#clients.size,
+      sent: this.#sent,
+      dropped: this.#dropped,
+      resyncs: this.#resyncs,
+    };
+  }
+
+  /** Number of sockets subscribed to `jobId` (per-job sockets only). */
+  subscriberCount(jobId: string): number {
+    return this.#byJob.get(jobId)?.size ?? 0;
+  }
+
+  /**
+   * Registers `socket` for one job (or all jobs with `null`) and sends `initial` (the
+   * subscribe snapshot, and the terminal message for a finished job) once it is open.
+   * With `closeAfterInitial` the socket is closed cleanly after those messages.
+   */
+  add(
+    socket: WebSocket,
+    jobId: string | null,
+    initial: WsMessage[],
+    closeAfterInitial = false,
+  ): void {
+    // Registered at once (not on "open") so that nothing published between the snapshot and
+    // the socket opening is lost: until then messages wait in `pending`.
+    const client: Client = {
+      socket,
+      jobId,
+      stale: false,
+      dropped: 0,
+      closing: false,
+      pending: initial.map((m) => JSON.stringify(m)),
+    };
+    if (closeAfterInitial) {
+      client.closing = true;
+    } else {
+      this.#clients.add(client);
+      if (jobId !== null) {
+        let set = this.#byJob.get(jobId);
+        if (!set) this.#byJob.set(jobId, set = new Set());
+        set.add(client);
+      }
+    }
+    const start = () => {
+      const pending = client.pending ?? [];
+      client.pending = null;
+      for (const text of pending) this.#send(client, text);
+      if (client.closing) this.#closeWhenDrained(client);
+    };
+    if (socket.readyState === WebSocket.OPEN) start();
+    else socket.addEventListener("open", start, { once: true });
+    socket.addEventListener("close", () => this.#remove(client), { once: true });
+    socket.addEventListener("error", () => this.#remove(client), { once: true });
+  }
+
+  #remove(client: Client): void {
+    this.#clients.delete(client);
+    if (client.jobId !== null) {
+      const set = this.#byJob.get(client.jobId);
+      set?.delete(client);
+      if (set && set.size === 0) this.#byJob.delete(client.jobId);
+    }
+  }
+
+  #send(client: Client, text: string): void {
+    if (client.pending !== null) {
+      client.pending.push(text);
+      return;
+    }
+    if (client.socket.readyState !== WebSocket.OPEN) return;
+    try {
+      client.socket.send(text);
+      this.#sent++;
+    } catch {
+      // The peer went away between the state check and the send; its close event cleans up.
+    }
+  }
+
+  /**
+   * Sends `msg` to the subscribers of its job and to all-jobs subscribers. `complete` may
+   * carry a large result: `light` is the same message without it (sent to clients over
+   * their buffer limit). `text`, when given, is `msg` already serialized (a large result is
+   * then stringified once for the store and the sockets).
+   */
+  publish(msg: WsMessage, light?: WsMessage, text?: string): void {
+    if (this.#clients.size === 0) return;
+    let text_: string | null = text ?? null;
+    let lightText: string | null = null;
+    const droppable = DROPPABLE.has(msg.type);
+    for (const client of this.#clients) {
+      if (client.closing) continue;
+      if (client.jobId !== null && client.jobId !== msg.job_id) continue;
+      // A socket not open yet counts as full once many messages wait for it.
+      const buffered = client.pending === null
+        ? client.socket.bufferedAmount
+        : client.pending.length >= 256
+        ? Infinity
+        : 0;
+      if (droppable) {
+        if (buffered > this.#bufferBytes) {
+          client.stale = true;
+          client.dropped++;
+          this.#dropped++;
+          continue;
+        }
+        if (client.stale) {
+          if (buffered > this.#bufferBytes / 2) {
+            client.dropped++;
+            this.#dropped++;
+            continue;
+          }
+          this.#resync(client);
+        }
+        this.#send(client, text_ ??= JSON.stringify(msg));
+      } else if (light && buffered > this.#bufferBytes) {
+        this.#send(client, lightText ??= JSON.stringify(light));
+      } else {
+        this.#send(client, text_ ??= JSON.stringify(msg));
+      }
+    }
+  }
+
+  #resync(client: Client): void {
+    client.stale = false;
+    this.#resyncs++;
+    if (!this.#snapshot) return;
+    const snap = this.#snapshot(client.jobId);
+    snap.data = { ...snap.data, resync: true, dropped: client.dropped };
+    this.#send(client, JSON.stringify(snap));
+  }
+
+  /** Closes the per-job sockets of `jobId` cleanly (1000) once their buffers drain. */
+  endJob(jobId: string): void {
+    const set = this.#byJob.get(jobId);
+    if (!set) return;
+    this.#byJob.delete(jobId);
+    for (const client of set) {
+      this.#clients.delete(client);
+      this.#closeWhenDrained(client);
+    }
+  }
+
+  #closeWhenDrained(client: Client): void {
+    client.closing = true;
+    // Not open yet: the open handler closes it after flushing.
+    if (client.pending !== null) return;
+    const deadline = Date.now() + this.#closeDrainMs;
+    const tryClose = () => {
+      const s = client.socket;
+      if (s.readyState !== WebSocket.OPEN) return;
+      if (s.bufferedAmount > 0 && Date.now() < deadline) {
+        setTimeout(tryClose, 10);
+        return;
+      }
+      try {
+        s.close(1000, "job finished");
+      } catch {
+        // Already closing.
+      }
+    };
+    tryClose();
+  }
+
+  /** Closes every socket (server shutdown) with 1001 "going away". */
+  closeAll(): void {
+    for (const client of this.#clients) {
+      try {
+        client.socket.close(1001, "server shutting down");
+      } catch {
+        // Already closed.
+      }
+    }
+    this.#clients.clear();
+    this.#byJob.clear();
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * The WagYu server: builds the Hono app (REST API under /api, WebSockets under /ws, the UI)
+ * over a Deno KV job store and a bounded job queue, and serves it with `Deno.serve`.
+ *
+ * `deno task start` (port from `PORT` or `--port`, default 8080). Options and limits:
+ * routes/server_options.ts.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { JobQueue } from "./jobs/job_queue.ts";
+import { JobStore } from "./jobs/job_store.ts";
+import { ServerStats } from "./jobs/server_stats.ts";
+import { WsHub } from "./jobs/ws_hub.ts";
+import { ApiError, errorResponse, logInternalError } from "./routes/api_error.ts";
+import { apiRoutes } from "./routes/api.ts";
+import type { AppServices } from "./routes/app_services.ts";
+import { createRunners } from "./routes/job_runners.ts";
+import { toApiError } from "./routes/backtest_input.ts";
+import { securityMiddleware, sizeLimit } from "./routes/security.ts";
+import {
+  resolveServerOptions,
+  type ServerOptions,
+  type ServerOptionsInput,
+} from "./routes/server_options.ts";
+import { uiRoutes } from "./routes/ui.ts";
+import { openCache } from "./market/parquet_cache.ts";
+import { createMemoryCache } from "./market/ccxt_loader.ts";
+
+export type { AppType } from "./routes/api.ts";
+
+/** A built app with its services; `close()` releases the KV store and the queue. */
+export interface WagyuApp {
+  app: Hono;
+  services: AppServices;
+  options: ServerOptions;
+  /** What restart recovery did with the jobs a previous process left unfinished. */
+  recovered: { requeued: string[]; failed: string[] };
+  /** Stops the queue (running jobs stay "running" in the store for the next start's recovery). */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the app: opens the job store, recovers unfinished jobs, wires the queue, the hub and
+ * the routes. Explicit `input` wins over environment variables (`env`, default none).
+ */
+export async function createApp(
+  input: ServerOptionsInput = {},
+  env: Record<string, string | undefined> = {},
+): Promise<WagyuApp> {
+  const options = resolveServerOptions(input, env);
+  const store = await JobStore.open(options.kvPath);
+  const stats = new ServerStats();
+  // The hub and the queue refer to each other (snapshots come from the queue's memory).
+  let queue: JobQueue | null = null;
+  const hub = new WsHub({
+    bufferBytes: options.limits.wsBufferBytes,
+    snapshot: (id) => queue!.snapshot(id),
+  });
+  let exchangeCaches: ReturnType<AppServices["exchange"]> | null = null;
+  const exchange = () =>
+    exchangeCaches ??= (async () => ({
+      // No writable cache (read-only disk) is not fatal: fetches then go uncached.
+      cache: await openCache().catch(() => null),
+      memory: createMemoryCache(),
+    }))();
+  const services = {
+    options,
+    store,
+    hub,
+    stats,
+    executes: { inFlight: 0 },
+    exchange,
+  } as Omit<AppServices, "queue"> as AppServices;
+  queue = new JobQueue(store, hub, {
+    runners: createRunners(services),
+    concurrency: options.workers,
+    maxQueued: options.limits.maxQueuedJobs,
+    progressIntervalMs: options.progressIntervalMs,
+    wsResultMaxBytes: options.limits.wsResultMaxBytes,
+    stats,
+    describeError: (err, job) => {
+      const known = toApiError(err);
+      if (known) return known.message;
+      const id = logInternalError(err, `job ${job.id}`);
+      return `Internal error (id ${id}); the server log has the details`;
+    },
+    resultUrl: (job) =>
+      job.kind === "optimization"
+        ? `/api/optimization/${job.id}/result`
+        : `/api/backtest/${job.id}/result`,
+  });
+  services.queue = queue;
+  const recovered = await queue.recover(options.recovery);
+
+  const app = new Hono();
+  app.onError(errorResponse);
+  for (const mw of securityMiddleware(options)) app.use("/api/*", mw);
+  const jsonLimit = sizeLimit("maxBodyBytes", options.limits.maxBodyBytes);
+  app.use("/api/*", async (c, next) => {
+    // Uploads stream with their own limit (maxUploadBytes).
+    if (c.req.path === "/api/datasets") return await next();
+    return await jsonLimit(c, next);
+  });
+  app.route("/", apiRoutes(services));
+  app.route("/", uiRoutes);
+  app.notFound((c) => {
+    const err = new ApiError(404, "not_found", `No route for ${c.req.method} ${c.req.path}`, {
+      path: c.req.path,
+    });
+    return c.json(err.toBody(), 404);
+  });
+  return {
+    app,
+    services,
+    options,
+    recovered,
+    close: async () => {
+      await queue!.close();
+      hub.closeAll();
+      store.close();
+    },
+  };
+}
+
+/** A running server: the app, the `Deno.serve` handle and its base URL. */
+export interface RunningServer {
+  wagyu: WagyuApp;
+  server: Deno.HttpServer<Deno.NetAddr>;
+  url: string;
+  /** Graceful stop: no new connections, queue closed, KV closed. */
+  shutdown(): Promise<void>;
+}
+
+/** Creates the app and serves it (port 0 picks a free port). */
+export async function startServer(
+  input: ServerOptionsInput = {},
+  env: Record<string, string | undefined> = {},
+): Promise<RunningServer> {
+  const wagyu = await createApp(input, env);
+  const server = Deno.serve({
+    port: wagyu.options.port,
+    hostname: wagyu.options.hostname,
+    onListen: () => {},
+  }, wagyu.app.fetch);
+  const { hostname, port } = server.addr;
+  const url = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
+  return {
+    wagyu,
+    server,
+    url,
+    shutdown: async () => {
+      await wagyu.close();
+      await server.shutdown();
+    },
+  };
+}
+
+function portFromArgs(args: string[]): number | undefined {
+  const i = args.findIndex((a) => a === "--port" || a.startsWith("--port="));
+  if (i < 0) return undefined;
+  const raw = args[i].includes("=") ? args[i].split("=")[1] : args[i + 1];
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new RangeError(`Invalid --port: expected 0..65535, got ${raw}`);
+  }
+  return n;
+}
+
+if (import.meta.main) {
+  const running = await startServer({ port: portFromArgs(Deno.args) }, Deno.env.toObject());
+  const { recovered, options } = running.wagyu;
+  console.log(
+    `WagYu listening on ${running.url} (KV ${options.kvPath}, ${options.workers} workers` +
+      (recovered.requeued.length ? `, ${recovered.requeued.length} jobs re-queued` : "") +
+      (recovered.failed.length ? `, ${recovered.failed.length} jobs failed by restart` : "") +
+      ")",
+  );
+  const stop = async () => {
+    await running.shutdown();
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+}

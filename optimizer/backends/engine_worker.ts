@@ -1,0 +1,64 @@
+/**
+ * Worker side of the `workers` backend: loads the strategy once from a `data:` URL (the pool
+ * starts it with `deno: { permissions: "none" }`, so user code can reach no file, network or
+ * environment), then runs the real engine for each combination of each chunk it is handed and
+ * answers with compact metrics only.
+ *
+ * @module
+ */
+import { runBacktest } from "../../engine/backtest.ts";
+import type { BacktestConfig, Bars, StrategyClass } from "../../engine/types.ts";
+import type { ParamSet } from "../grid.ts";
+import type { ComboMetrics } from "../objective.ts";
+import { comboMetricsOf, type PoolReply, type PoolRequest } from "./pool_protocol.ts";
+
+let strategy: StrategyClass | null = null;
+let bars: Bars | null = null;
+let config: Partial<BacktestConfig> & { slippageBps?: number } = {};
+
+const post = (m: PoolReply) => (self as unknown as Worker).postMessage(m);
+
+self.onmessage = async (e: MessageEvent<PoolRequest>) => {
+  const msg = e.data;
+  if (msg.type === "init") {
+    try {
+      const mod = await import(msg.moduleUrl);
+      const S = mod.default ?? Object.values(mod).find((v) => typeof v === "function");
+      if (typeof S !== "function") {
+        throw new TypeError("The strategy module has no default-exported class");
+      }
+      strategy = S as StrategyClass;
+      const c = msg.columns;
+      bars = {
+        length: c.timestamp.length,
+        timestamp: c.timestamp,
+        open: c.open,
+        high: c.high,
+        low: c.low,
+        close: c.close,
+        volume: c.volume,
+      };
+      config = msg.config;
+      post({ type: "ready" });
+    } catch (err) {
+      post({ type: "error", message: `Cannot load the strategy: ${(err as Error).message}` });
+    }
+    return;
+  }
+  if (msg.type === "chunk") {
+    const results: ComboMetrics[] = [];
+    let p: ParamSet | undefined;
+    try {
+      for (p of msg.params) {
+        const r = runBacktest(bars!, strategy!, { params: p, config });
+        results.push(comboMetricsOf(r.metrics));
+      }
+      post({ type: "done", start: msg.start, results });
+    } catch (err) {
+      post({
+        type: "error",
+        message: `Combination ${JSON.stringify(p)}: ${(err as Error).message}`,
+      });
+    }
+  }
+};

@@ -1,0 +1,50 @@
+/**
+ * Messages between the worker pool and its engine workers, and the mapping from the engine's
+ * result metrics to the optimizer's compact per-combination metrics.
+ *
+ * @module
+ */
+import type { BacktestConfig } from "../../engine/types.ts";
+import type { ParamSet } from "../grid.ts";
+import type { ComboMetrics } from "../objective.ts";
+
+/** Pool → worker. */
+export type PoolRequest =
+  | {
+    type: "init";
+    moduleUrl: string;
+    columns: {
+      timestamp: Float64Array;
+      open: Float64Array;
+      high: Float64Array;
+      low: Float64Array;
+      close: Float64Array;
+      volume: Float64Array;
+    };
+    config: Partial<BacktestConfig> & { slippageBps?: number };
+  }
+  | { type: "chunk"; start: number; params: ParamSet[] };
+
+/** Worker → pool. */
+export type PoolReply =
+  | { type: "ready" }
+  | { type: "done"; start: number; results: ComboMetrics[] }
+  | { type: "error"; message: string };
+
+const num = (v: number | null | undefined) => (typeof v === "number" ? v : NaN);
+
+/** The compact metrics of an engine result (`null` → NaN). */
+export function comboMetricsOf(m: Record<string, number | null>): ComboMetrics {
+  return {
+    totalReturn: num(m.totalReturn),
+    cagr: num(m.cagr),
+    sharpe: num(m.sharpeRatio),
+    sortino: num(m.sortinoRatio),
+    calmar: num(m.calmarRatio),
+    maxDrawdown: num(m.maxDrawdown),
+    trades: num(m.numTrades),
+    winRate: num(m.winRate),
+    profitFactor: num(m.profitFactor),
+    finalEquity: num(m.finalEquity),
+  };
+}

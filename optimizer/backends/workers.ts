@@ -1,0 +1,144 @@
+/**
+ * The `workers` backend: the real engine in a pool of Deno Workers (one per core by default),
+ * for any strategy, built-in or user code. Each worker runs with `permissions: "none"` and
+ * loads the strategy source from a `data:` URL, so untrusted code can touch no file, network
+ * or environment. Work is handed out in small chunks from one shared queue: a worker that
+ * finishes early takes the next chunk (work stealing by pulling), so uneven combinations
+ * (a fast period of 2 trades far more than one of 50) do not leave a core idle.
+ *
+ * @module
+ */
+import type { BacktestConfig, Bars } from "../../engine/types.ts";
+import type { ParamSet } from "../grid.ts";
+import type { ComboMetrics } from "../objective.ts";
+import type { PoolReply, PoolRequest } from "./pool_protocol.ts";
+
+/** Where the strategy comes from: TypeScript or JavaScript source (no imports). */
+export interface StrategySource {
+  /** Source text of a module whose default export is the strategy class. */
+  code: string;
+  /** "ts" (default) or "js". */
+  lang?: "ts" | "js";
+}
+
+/** Options of `runWorkerPool`. */
+export interface WorkerPoolOptions {
+  /** Workers. @default navigator.hardwareConcurrency */
+  size?: number;
+  /** Combinations per chunk. @default total / (size × 8), between 1 and 32 */
+  chunkSize?: number;
+  config?: Partial<BacktestConfig> & { slippageBps?: number };
+  /** Called as chunks finish: index of the chunk's first combination and its results. */
+  onChunk?: (start: number, results: ComboMetrics[]) => void;
+  signal?: AbortSignal;
+  /** A chunk taking longer than this (ms) terminates its worker and fails the run. @default none */
+  chunkTimeoutMs?: number;
+}
+
+/** Encodes source as a `data:` URL a permission-less worker can import. */
+export function dataUrlOf(src: StrategySource): string {
+  const bytes = new TextEncoder().encode(src.code);
+  let bin = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  const type = src.lang === "js" ? "text/javascript" : "application/typescript";
+  return `data:${type};base64,${btoa(bin)}`;
+}
+
+/** Default pool size: one worker per core. */
+export function defaultPoolSize(): number {
+  return Math.max(1, navigator.hardwareConcurrency || 1);
+}
+
+/**
+ * Runs every combination through the engine in a worker pool and returns their metrics in
+ * combination order. Rejects with the first worker error (naming the combination), on abort,
+ * or on a chunk timeout; all workers are terminated in every case.
+ */
+export async function runWorkerPool(
+  bars: Bars,
+  source: StrategySource,
+  combos: ParamSet[],
+  opts: WorkerPoolOptions = {},
+): Promise<ComboMetrics[]> {
+  const total = combos.length;
+  const out: ComboMetrics[] = new Array(total);
+  if (total === 0) return out;
+  const size = Math.max(1, Math.min(opts.size ?? defaultPoolSize(), total));
+  const chunk = opts.chunkSize ??
+    Math.max(1, Math.min(32, Math.floor(total / (size * 8))));
+  let next = 0;
+  const workers: Worker[] = [];
+  const moduleUrl = dataUrlOf(source);
+  const columns = {
+    timestamp: bars.timestamp,
+    open: bars.open,
+    high: bars.high,
+    low: bars.low,
+    close: bars.close,
+    volume: bars.volume,
+  };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let running = 0;
+      let failed = false;
+      const fail = (e: Error) => {
+        if (failed) return;
+        failed = true;
+        reject(e);
+      };
+      const onAbort = () => fail(opts.signal?.reason ?? new DOMException("Aborted", "AbortError"));
+      if (opts.signal?.aborted) return onAbort();
+      opts.signal?.addEventListener("abort", onAbort, { once: true });
+      const give = (w: Worker, timer: { id?: ReturnType<typeof setTimeout> }) => {
+        if (failed) return;
+        if (next >= total) {
+          if (--running === 0) {
+            opts.signal?.removeEventListener("abort", onAbort);
+            resolve();
+          }
+          return;
+        }
+        const start = next;
+        next = Math.min(total, next + chunk);
+        const msg: PoolRequest = { type: "chunk", start, params: combos.slice(start, next) };
+        if (opts.chunkTimeoutMs !== undefined) {
+          timer.id = setTimeout(() => {
+            w.terminate();
+            fail(new Error(`A chunk starting at combination ${start} ran past ${opts.chunkTimeoutMs} ms`));
+          }, opts.chunkTimeoutMs);
+        }
+        w.postMessage(msg);
+      };
+      for (let i = 0; i < size; i++) {
+        const w = new Worker(new URL("./engine_worker.ts", import.meta.url), {
+          type: "module",
+          deno: { permissions: "none" },
+        });
+        workers.push(w);
+        running++;
+        const timer: { id?: ReturnType<typeof setTimeout> } = {};
+        w.onerror = (e) => {
+          e.preventDefault();
+          fail(new Error(`Worker failed: ${e.message}`));
+        };
+        w.onmessage = (e: MessageEvent<PoolReply>) => {
+          const m = e.data;
+          if (timer.id !== undefined) clearTimeout(timer.id);
+          if (m.type === "error") return fail(new Error(m.message));
+          if (m.type === "done") {
+            for (let k = 0; k < m.results.length; k++) out[m.start + k] = m.results[k];
+            opts.onChunk?.(m.start, m.results);
+          }
+          give(w, timer);
+        };
+        const init: PoolRequest = { type: "init", moduleUrl, columns, config: opts.config ?? {} };
+        w.postMessage(init);
+      }
+    });
+  } finally {
+    for (const w of workers) w.terminate();
+  }
+  return out;
+}

@@ -1,0 +1,37 @@
+/**
+ * A shard-processing process: `deno run -A optimizer/kv_shard_worker.ts <kv-file> [name]`
+ * opens the KV, processes optimization shards from its queue (optimizer/kv_shards.ts) and
+ * logs one line per shard it computed: `computed <jobId> <shard> <start> <end>`. Runs until
+ * killed. Server processes can call `listenForShards` instead.
+ *
+ * @module
+ */
+import { loadBars } from "../market/load_bars.ts";
+import type { Bars } from "../engine/types.ts";
+import { isShardMessage, processShard } from "./kv_shards.ts";
+
+if (import.meta.main) {
+  const [path, name] = Deno.args;
+  if (!path) {
+    console.error("usage: kv_shard_worker.ts <kv-file> [processor-name]");
+    Deno.exit(2);
+  }
+  const processor = name ?? `${Deno.hostname()}:${Deno.pid}`;
+  const kv = await Deno.openKv(path);
+  const cache = new Map<string, Promise<Bars>>();
+  const load = (p: string) => {
+    let b = cache.get(p);
+    if (!b) {
+      b = loadBars(p).then((r) => r.bars);
+      cache.set(p, b);
+    }
+    return b;
+  };
+  console.log(`ready ${processor}`);
+  await kv.listenQueue(async (m: unknown) => {
+    if (!isShardMessage(m)) return;
+    if (await processShard(kv, m, { processor, loadBars: load })) {
+      console.log(`computed ${m.jobId} ${m.shard} ${m.start} ${m.end}`);
+    }
+  });
+}

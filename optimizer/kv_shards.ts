@@ -1,0 +1,191 @@
+/**
+ * Scaling past one machine: a grid split into shards that travel as Deno KV queue messages,
+ * so every process (or Deno Deploy isolate) listening on the same KV takes a share.
+ *
+ * Exactly once: KV queues deliver at least once, so a shard is computed only by the process
+ * whose atomic claim (`check` that the claim key is absent, then `set`) commits; a redelivered
+ * or duplicate message finds the claim and is dropped. A claim older than `claimTtlMs` with no
+ * result (its process died) can be taken over, again atomically. Results are stored per shard
+ * and merged in grid order by `collectShards`.
+ *
+ * Keys: ["wagyu_opt", id, "job"] the job spec; […, "claim", shard]; […, "result", shard].
+ * The bars are not in KV (values are capped at 64 KiB): the job names a data file every
+ * process can read.
+ *
+ * @module
+ */
+import type { BacktestConfig, Bars } from "../engine/types.ts";
+import { resolveConfig } from "../engine/config.ts";
+import { annualizationOf } from "../engine/result.ts";
+import { CpuKernel, evaluateFamilyGrid } from "../gpu/family_grid.ts";
+import type { FamilyId } from "../gpu/families.ts";
+import { expandGrid, type GridSpec } from "./grid.ts";
+import {
+  type ComboMetrics,
+  type ComboResult,
+  parseFilter,
+  parseObjective,
+  rankCombos,
+} from "./objective.ts";
+
+const ROOT = "wagyu_opt";
+
+/** A sharded optimization job (small enough for one KV value). */
+export interface ShardJob {
+  id: string;
+  /** A data file every process can read (CSV, JSON or Parquet). */
+  dataPath: string;
+  family: FamilyId;
+  grid: GridSpec;
+  config?: Partial<BacktestConfig> & { slippageBps?: number };
+  /** Combinations per shard. @default 100 */
+  shardSize?: number;
+}
+
+/** The queue message of one shard. */
+export interface ShardMessage {
+  kind: "wagyu.opt_shard";
+  jobId: string;
+  shard: number;
+  start: number;
+  end: number;
+}
+
+/** What a processor stored for one shard. */
+export interface ShardResult {
+  processor: string;
+  start: number;
+  metrics: ComboMetrics[];
+}
+
+/** Stores the job and enqueues one message per shard; returns the number of shards. */
+export async function enqueueShards(kv: Deno.Kv, job: ShardJob): Promise<number> {
+  const total = expandGrid(job.grid).length;
+  const size = job.shardSize ?? 100;
+  if (!Number.isInteger(size) || size < 1 || size > 400) {
+    throw new RangeError(`shardSize must be an integer in 1..400 (KV value limit), got ${size}`);
+  }
+  await kv.set([ROOT, job.id, "job"], { ...job, total });
+  const shards = Math.ceil(total / size);
+  for (let s = 0; s < shards; s++) {
+    const msg: ShardMessage = {
+      kind: "wagyu.opt_shard",
+      jobId: job.id,
+      shard: s,
+      start: s * size,
+      end: Math.min(total, (s + 1) * size),
+    };
+    await kv.enqueue(msg);
+  }
+  return shards;
+}
+
+/** Options of `processShard` / `listenForShards`. */
+export interface ShardProcessorOptions {
+  /** Name recorded with each claim and result (e.g. host:pid). */
+  processor: string;
+  /** Loads a job's data file (cached by the caller if it likes). */
+  loadBars: (path: string) => Promise<Bars>;
+  /** A claim without a result older than this may be taken over. @default 600_000 */
+  claimTtlMs?: number;
+}
+
+/** Whether a queue value is a shard message. */
+export function isShardMessage(v: unknown): v is ShardMessage {
+  return typeof v === "object" && v !== null && (v as ShardMessage).kind === "wagyu.opt_shard";
+}
+
+/**
+ * Claims and computes one shard; returns false when another processor holds it or it is done.
+ */
+export async function processShard(
+  kv: Deno.Kv,
+  msg: ShardMessage,
+  opts: ShardProcessorOptions,
+): Promise<boolean> {
+  const claimKey = [ROOT, msg.jobId, "claim", msg.shard];
+  const resultKey = [ROOT, msg.jobId, "result", msg.shard];
+  const [claim, result] = await kv.getMany<[{ processor: string; at: number }, ShardResult]>([
+    claimKey,
+    resultKey,
+  ]);
+  if (result.value !== null) return false;
+  if (claim.value !== null && Date.now() - claim.value.at < (opts.claimTtlMs ?? 600_000)) {
+    return false;
+  }
+  const won = await kv.atomic()
+    .check({ key: claimKey, versionstamp: claim.versionstamp })
+    .set(claimKey, { processor: opts.processor, at: Date.now() })
+    .commit();
+  if (!won.ok) return false;
+  const job = (await kv.get<ShardJob>([ROOT, msg.jobId, "job"])).value;
+  if (!job) throw new Error(`Shard ${msg.shard} of unknown job ${msg.jobId}`);
+  const bars = await opts.loadBars(job.dataPath);
+  const combos = expandGrid(job.grid).slice(msg.start, msg.end);
+  const metrics = await evaluateFamilyGrid(bars, job.family, combos, new CpuKernel(), {
+    config: job.config,
+    annualization: annualizationOf(resolveConfig(job.config ?? {}), bars),
+  });
+  const value: ShardResult = { processor: opts.processor, start: msg.start, metrics };
+  await kv.set(resultKey, value);
+  return true;
+}
+
+/** Listens on the KV queue and processes shard messages until the KV is closed. */
+export function listenForShards(kv: Deno.Kv, opts: ShardProcessorOptions): Promise<void> {
+  return kv.listenQueue(async (m: unknown) => {
+    if (isShardMessage(m)) await processShard(kv, m, opts);
+  });
+}
+
+/** The merged result of a sharded job. */
+export interface ShardedResult {
+  combos: ComboResult[];
+  best: ComboResult | null;
+  /** Which processor computed each shard. */
+  processors: string[];
+}
+
+/**
+ * Waits until every shard of job `id` has a result (polling every `pollMs`), then merges them
+ * in grid order and ranks by `objective` with `filters`.
+ */
+export async function collectShards(
+  kv: Deno.Kv,
+  id: string,
+  opts: { objective?: string; filters?: string[]; timeoutMs?: number; pollMs?: number } = {},
+): Promise<ShardedResult> {
+  const job = (await kv.get<ShardJob & { total: number }>([ROOT, id, "job"])).value;
+  if (!job) throw new Error(`Unknown sharded job ${id}`);
+  const size = job.shardSize ?? 100;
+  const shards = Math.ceil(job.total / size);
+  const deadline = Date.now() + (opts.timeoutMs ?? 600_000);
+  const results: ShardResult[] = new Array(shards);
+  let have = 0;
+  while (have < shards) {
+    for await (const e of kv.list<ShardResult>({ prefix: [ROOT, id, "result"] })) {
+      const s = e.key[3] as number;
+      if (!results[s]) {
+        results[s] = e.value;
+        have++;
+      }
+    }
+    if (have < shards) {
+      if (Date.now() > deadline) {
+        throw new Error(`Sharded job ${id}: ${have} of ${shards} shards done before the timeout`);
+      }
+      await new Promise((r) => setTimeout(r, opts.pollMs ?? 50));
+    }
+  }
+  const params = expandGrid(job.grid);
+  const combos: ComboResult[] = [];
+  for (const r of results) {
+    r.metrics.forEach((m, k) => combos.push({ params: params[r.start + k], metrics: m }));
+  }
+  const top = rankCombos(combos, {
+    objective: parseObjective(opts.objective ?? "sharpe"),
+    filters: (opts.filters ?? []).map(parseFilter),
+    top: 1,
+  });
+  return { combos, best: top[0] ?? null, processors: results.map((r) => r.processor) };
+}

@@ -1,0 +1,294 @@
+/**
+ * One entry point for parameter optimization, used by the CLI and the server
+ * (`/api/optimization/start`).
+ *
+ * Request (`OptimizationRequest`): `bars`; `strategy` = `{ family: "sma_cross" | "ema_cross" |
+ * "rsi" | "bollinger" | "donchian_breakout" }` or `{ code, lang? }` (user source, default
+ * export a strategy class, no imports); `grid` = `{ params: { name: {min,max,step} |
+ * {values} }, constraints?: ["fast < slow"] }`; optional `search` (`{ kind: "grid" }` default,
+ * or `{ kind: "random", samples, seed? }`), `objective` (sharpe, sortino, calmar, cagr,
+ * totalReturn, maxDrawdown, profitFactor; default sharpe), `filters` (["trades>=10"]), `top`,
+ * `backend` ("auto" default | "workers" | "webgpu" | "gpujs" | "cpu"), `config` (engine
+ * config: fees, slippageBps, mode, …), `fixed` (params held constant).
+ *
+ * Progress (`OptimizationProgress`, through `onProgress`): `{ done, total, best, points,
+ * backend }`: `points` are the combinations finished since the previous call (for scatter
+ * plots), `best` the best qualifying combination so far.
+ *
+ * Result (`OptimizationResult`): `{ backend, total, combos, best, top, objective, elapsedMs,
+ * barEvaluations, barEvaluationsPerSecond, engineFallbacks }`; `combos` holds params + metrics
+ * of every combination in grid order. Cancel with `signal` (an AbortSignal): the promise
+ * rejects with the signal's reason, mid-grid.
+ *
+ * @module
+ */
+import { runBacktest } from "../engine/backtest.ts";
+import { resolveConfig } from "../engine/config.ts";
+import { annualizationOf } from "../engine/result.ts";
+import type { BacktestConfig, Bars, StrategyClass } from "../engine/types.ts";
+import { CpuKernel, type DecisionKernel, evaluateFamilyGrid } from "../gpu/family_grid.ts";
+import { FAMILIES, type FamilyId, isFamilyId } from "../gpu/families.ts";
+import { ReplayUnsupported } from "../gpu/replay.ts";
+import { comboMetricsOf } from "./backends/pool_protocol.ts";
+import { runWorkerPool, type StrategySource } from "./backends/workers.ts";
+import { expandGrid, type GridSpec, type ParamSet } from "./grid.ts";
+import {
+  better,
+  type ComboMetrics,
+  type ComboResult,
+  type Filter,
+  type ObjectiveName,
+  parseFilter,
+  parseObjective,
+  passes,
+  rankCombos,
+} from "./objective.ts";
+import { randomSample } from "./random_search.ts";
+
+/** Backends by name; "auto" picks the fastest available for the strategy. */
+export type BackendName = "auto" | "workers" | "webgpu" | "gpujs" | "cpu";
+
+/** A built-in family or user source. */
+export type StrategySpec = { family: FamilyId } | StrategySource;
+
+/** What to optimize. */
+export interface OptimizationRequest {
+  bars: Bars;
+  strategy: StrategySpec;
+  grid: GridSpec;
+  search?: { kind: "grid" } | { kind: "random"; samples: number; seed?: number };
+  /** @default "sharpe" */
+  objective?: ObjectiveName | string;
+  filters?: (Filter | string)[];
+  /** How many best combinations `top` holds. @default 10 */
+  top?: number;
+  /** @default "auto" */
+  backend?: BackendName;
+  config?: Partial<BacktestConfig> & { slippageBps?: number };
+  /** Params held constant in every combination. */
+  fixed?: ParamSet;
+  /** Worker pool size (workers backend). @default one per core */
+  workers?: number;
+}
+
+/** A progress report. */
+export interface OptimizationProgress {
+  done: number;
+  total: number;
+  best: ComboResult | null;
+  /** Combinations finished since the previous report. */
+  points: ComboResult[];
+  backend: Exclude<BackendName, "auto">;
+}
+
+/** The final result. */
+export interface OptimizationResult {
+  backend: Exclude<BackendName, "auto">;
+  /** Backend detail, e.g. the WebGPU adapter or the gpu.js mode. */
+  backendInfo: string;
+  objective: ObjectiveName;
+  total: number;
+  combos: ComboResult[];
+  best: ComboResult | null;
+  top: ComboResult[];
+  elapsedMs: number;
+  /** combinations × bars */
+  barEvaluations: number;
+  barEvaluationsPerSecond: number;
+  /** Combinations the GPU replay handed to the engine (liquidations in Donchian). */
+  engineFallbacks: number;
+}
+
+/** Options of `runOptimization`. */
+export interface RunOptimizationOptions {
+  onProgress?: (p: OptimizationProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** The source text of a built-in family's example strategy. */
+export async function familySource(id: FamilyId): Promise<StrategySource> {
+  const url = new URL(`../${FAMILIES[id].example}`, import.meta.url);
+  return { code: await Deno.readTextFile(url), lang: "ts" };
+}
+
+/** The strategy class of a built-in family (trusted code, imported in-process). */
+export async function familyClass(id: FamilyId): Promise<StrategyClass> {
+  const mod = await import(new URL(`../${FAMILIES[id].example}`, import.meta.url).href);
+  return mod.default as StrategyClass;
+}
+
+/**
+ * Which backend "auto" means here: for a built-in family WebGPU on a hardware adapter, else
+ * the gpu.js kernel on its best backend; for user code the worker pool. A software adapter
+ * (llvmpipe) is skipped: it is correct but slower than gpu.js's WebAssembly backend.
+ */
+export async function autoBackend(strategy: StrategySpec): Promise<Exclude<BackendName, "auto">> {
+  if (!("family" in strategy)) return "workers";
+  try {
+    const adapter = await navigator.gpu?.requestAdapter();
+    // deno-lint-ignore no-explicit-any
+    const info = (adapter as any)?.info;
+    // deno-lint-ignore no-explicit-any
+    if (adapter && !(info?.isFallbackAdapter ?? (adapter as any).isFallbackAdapter)) {
+      return "webgpu";
+    }
+  } catch {
+    // no WebGPU here
+  }
+  return "gpujs";
+}
+
+async function _kernel(name: "webgpu" | "gpujs" | "cpu"): Promise<DecisionKernel> {
+  if (name === "cpu") return new CpuKernel();
+  if (name === "webgpu") {
+    const { WebGpuKernel } = await import("../gpu/webgpu_backend.ts");
+    return await WebGpuKernel.create();
+  }
+  const { GpuJsKernel } = await import("../gpu/gpujs_backend.ts");
+  return new GpuJsKernel({ mode: "gpu" });
+}
+
+/** The combinations a request evaluates (grid or random sample), constraints applied. */
+export function requestCombos(req: OptimizationRequest): ParamSet[] {
+  const search = req.search ?? { kind: "grid" };
+  if (search.kind === "random") {
+    return randomSample(req.grid, search.samples, { seed: search.seed, fixed: req.fixed });
+  }
+  return expandGrid(req.grid, req.fixed ?? {});
+}
+
+/**
+ * Runs an optimization; see the module doc for the request, progress and result shapes.
+ *
+ * @example
+ * ```ts
+ * const res = await runOptimization({
+ *   bars, strategy: { family: "sma_cross" },
+ *   grid: { params: { fast: { min: 5, max: 20, step: 5 }, slow: { min: 30, max: 90, step: 10 } },
+ *     constraints: ["fast < slow"] },
+ *   objective: "sharpe", filters: ["trades>=10"],
+ * }, { onProgress: (p) => console.log(p.done, "/", p.total) });
+ * res.best?.params; // { fast: …, slow: … }
+ * ```
+ */
+export async function runOptimization(
+  req: OptimizationRequest,
+  opts: RunOptimizationOptions = {},
+): Promise<OptimizationResult> {
+  const t0 = performance.now();
+  const objective = parseObjective(req.objective ?? "sharpe");
+  const filters = (req.filters ?? []).map((f) => (typeof f === "string" ? parseFilter(f) : f));
+  const config = resolveConfig(req.config ?? {});
+  const combos = requestCombos(req);
+  const total = combos.length;
+  const strategy = req.strategy;
+  if ("family" in strategy && !isFamilyId(strategy.family)) {
+    throw new RangeError(
+      `Unknown family "${strategy.family}": use one of ${Object.keys(FAMILIES).join(", ")}`,
+    );
+  }
+  let backend = req.backend ?? "auto";
+  if (backend === "auto") backend = await autoBackend(strategy);
+  if (backend !== "workers" && !("family" in strategy)) {
+    throw new RangeError(
+      `Backend "${backend}" runs only the built-in families; use "workers" for strategy code`,
+    );
+  }
+
+  const results: ComboMetrics[] = new Array(total);
+  let done = 0;
+  let best: ComboResult | null = null;
+  const report = (start: number, ms: ComboMetrics[]) => {
+    const points: ComboResult[] = [];
+    for (let k = 0; k < ms.length; k++) {
+      const c: ComboResult = { params: combos[start + k], metrics: ms[k] };
+      results[start + k] = ms[k];
+      points.push(c);
+      if (passes(c.metrics, filters) && (!best || better(c.metrics, best.metrics, objective))) {
+        best = c;
+      }
+    }
+    done += ms.length;
+    opts.onProgress?.({ done, total, best, points, backend: backend as "workers" });
+  };
+
+  let info = "";
+  let fallbacks = 0;
+  if (backend === "workers") {
+    const source = "family" in strategy ? await familySource(strategy.family) : strategy;
+    info = `${Math.min(req.workers ?? navigator.hardwareConcurrency ?? 1, total)} workers`;
+    await runWorkerPool(req.bars, source, combos, {
+      size: req.workers,
+      config: req.config,
+      onChunk: report,
+      signal: opts.signal,
+    });
+  } else {
+    const family = (strategy as { family: FamilyId }).family;
+    const kernel = await _kernel(backend);
+    info = kernel.name === "webgpu"
+      ? `webgpu (${(kernel as unknown as { adapterInfo: string }).adapterInfo})`
+      : kernel.name === "gpujs"
+      ? `gpu.js ${(kernel as unknown as { backendName: string }).backendName}`
+      : "cpu reference kernel";
+    const fallbackIdx: number[] = [];
+    try {
+      await evaluateFamilyGrid(req.bars, family, combos, kernel, {
+        config: req.config,
+        annualization: annualizationOf(config, req.bars),
+        signal: opts.signal,
+        maxBatch: Math.max(64, Math.ceil(total / 20)),
+        onFallback: (i) => fallbackIdx.push(i),
+        onBatch: (start, ms) => {
+          // fallbacks are re-run below before they are reported
+          report(start, ms.map((m, k) => fallbackIdx.includes(start + k) ? _engineOnly(m) : m));
+        },
+      });
+    } catch (e) {
+      if (e instanceof ReplayUnsupported) {
+        throw new RangeError(`${e.message}; use backend "workers"`);
+      }
+      throw e;
+    } finally {
+      kernel.dispose();
+    }
+    if (fallbackIdx.length > 0) {
+      const S = await familyClass(family);
+      for (const i of fallbackIdx) {
+        opts.signal?.throwIfAborted();
+        const r = runBacktest(req.bars, S, { params: combos[i], config: req.config });
+        results[i] = comboMetricsOf(r.metrics);
+      }
+      fallbacks = fallbackIdx.length;
+      best = null;
+      for (let i = 0; i < total; i++) {
+        const m = results[i];
+        if (passes(m, filters) && (!best || better(m, best.metrics, objective))) {
+          best = { params: combos[i], metrics: m };
+        }
+      }
+    }
+  }
+  const all: ComboResult[] = combos.map((p, i) => ({ params: p, metrics: results[i] }));
+  const top = rankCombos(all, { objective, filters, top: req.top ?? 10 });
+  const elapsedMs = performance.now() - t0;
+  const barEvaluations = total * req.bars.length;
+  return {
+    backend: backend as Exclude<BackendName, "auto">,
+    backendInfo: info,
+    objective,
+    total,
+    combos: all,
+    best: top[0] ?? null,
+    top,
+    elapsedMs,
+    barEvaluations,
+    barEvaluationsPerSecond: elapsedMs > 0 ? barEvaluations / (elapsedMs / 1000) : NaN,
+    engineFallbacks: fallbacks,
+  };
+}
+
+/** A placeholder for a combination the engine will re-run (kept out of "best so far"). */
+function _engineOnly(m: ComboMetrics): ComboMetrics {
+  return { ...m, sharpe: NaN, sortino: NaN, calmar: NaN, cagr: NaN, totalReturn: NaN };
+}

@@ -1,0 +1,185 @@
+/**
+ * Turns a validated backtest request (`{ strategy, data, params, config }`) into what the
+ * sandbox runs: the strategy source, the bars and the engine configuration; and maps the
+ * errors of those steps and of the run to API errors.
+ *
+ * @module
+ */
+import type { Bars } from "../engine/types.ts";
+import { barsFromRows, BarsError } from "../engine/bars.ts";
+import { type ConfigInput, parseSizing, resolveConfig } from "../engine/config.ts";
+import { TEMPLATES } from "../examples/index.ts";
+import { DataFileError, loadBars } from "../market/load_bars.ts";
+import { SandboxError } from "../jobs/sandbox.ts";
+import { ApiError, limitError } from "./api_error.ts";
+import type { BacktestRequest } from "./schemas.ts";
+import type { ServerLimits } from "./server_options.ts";
+import { DatasetError, resolveDataset } from "../market/datasets.ts";
+import { type CcxtLoaderOptions, loadExchangeBars } from "../market/ccxt_loader.ts";
+import { MarketDataError } from "../market/market_data_error.ts";
+
+/** What the sandbox needs for one run. */
+export interface PreparedBacktest {
+  code: string;
+  /** Template id, or null for user code. */
+  template: string | null;
+  bars: Bars;
+  /** Where the bars came from (dataset name, "inline", exchange spec). */
+  source: string;
+  params: Record<string, number | string | boolean>;
+  config: ConfigInput;
+}
+
+/** Dependencies of {@link prepareBacktest}. */
+export interface PrepareOptions {
+  limits: ServerLimits;
+  /** Folder of uploaded datasets. */
+  datasetsDir: string;
+  /** Caches of exchange data (opened on first use). */
+  exchange?: () => Promise<Pick<CcxtLoaderOptions, "cache" | "memory">>;
+}
+
+function timeMs(field: string, v: string | number | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const t = typeof v === "number" ? v : Date.parse(v);
+  if (!Number.isFinite(t)) {
+    throw new ApiError(400, "invalid_request", `data.${field}: expected ms or an ISO date, got ${JSON.stringify(v)}`, {
+      field: `data.${field}`,
+    });
+  }
+  return t;
+}
+
+const ROOT = new URL("../", import.meta.url);
+
+/** The source of a template, or 404. */
+export async function templateSource(id: string): Promise<string> {
+  const t = TEMPLATES.find((t) => t.id === id);
+  if (!t) {
+    throw new ApiError(404, "template_not_found", `Unknown strategy template "${id}"`, {
+      template: id,
+      available: TEMPLATES.map((t) => t.id),
+    });
+  }
+  return await Deno.readTextFile(new URL(t.file, ROOT));
+}
+
+/** The strategy source of a request. */
+export async function strategyCode(
+  spec: BacktestRequest["strategy"],
+): Promise<{ code: string; template: string | null }> {
+  if ("template" in spec) return { code: await templateSource(spec.template), template: spec.template };
+  return { code: spec.code, template: null };
+}
+
+/** Converts the API's config (sizing as "fraction:1") into the engine's, validating it. */
+export function configInput(config: BacktestRequest["config"]): ConfigInput {
+  if (!config) return {};
+  const { sizing, ...rest } = config;
+  try {
+    const out: ConfigInput = { ...rest };
+    if (sizing !== undefined) out.sizing = typeof sizing === "string" ? parseSizing(sizing) : sizing;
+    resolveConfig(out);
+    return out;
+  } catch (err) {
+    if (err instanceof RangeError) {
+      throw new ApiError(400, "invalid_config", err.message, { field: "config" });
+    }
+    throw err;
+  }
+}
+
+/** Loads the bars a request names, enforcing `maxBars`. */
+export async function requestBars(
+  data: BacktestRequest["data"],
+  opts: PrepareOptions,
+): Promise<{ bars: Bars; source: string }> {
+  const { maxBars } = opts.limits;
+  if ("bars" in data) {
+    if (data.bars.length > maxBars) {
+      throw limitError(413, "maxBars", maxBars, data.bars.length, "Inline bars");
+    }
+    try {
+      return { bars: barsFromRows(data.bars as number[][]), source: "inline" };
+    } catch (err) {
+      if (err instanceof BarsError) {
+        throw new ApiError(400, "invalid_bars", `data.bars: ${err.message}`, { row: err.row });
+      }
+      throw err;
+    }
+  }
+  if ("dataset" in data) {
+    const path = await resolveDataset(data.dataset, { uploadDir: opts.datasetsDir });
+    const { bars } = await loadBars(path);
+    if (bars.length > maxBars) {
+      throw limitError(413, "maxBars", maxBars, bars.length, `Dataset ${data.dataset}`);
+    }
+    return { bars, source: data.dataset };
+  }
+  const req = {
+    exchange: data.exchange,
+    symbol: data.symbol,
+    timeframe: data.timeframe,
+    since: timeMs("since", data.since),
+    until: timeMs("until", data.until),
+  };
+  const { bars, source } = await loadExchangeBars(req, (await opts.exchange?.()) ?? {});
+  if (bars.length > maxBars) {
+    throw limitError(413, "maxBars", maxBars, bars.length, `Exchange data ${source}`);
+  }
+  return { bars, source };
+}
+
+/** Resolves a validated request into what the sandbox runs. */
+export async function prepareBacktest(
+  req: BacktestRequest,
+  opts: PrepareOptions,
+): Promise<PreparedBacktest> {
+  const config = configInput(req.config);
+  const { code, template } = await strategyCode(req.strategy);
+  const { bars, source } = await requestBars(req.data, opts);
+  return { code, template, bars, source, params: req.params ?? {}, config };
+}
+
+/**
+ * Maps an error from preparing or running a backtest to the API error a client should see,
+ * or null for an unexpected (internal) error.
+ */
+export function toApiError(err: unknown): ApiError | null {
+  if (err instanceof ApiError) return err;
+  if (err instanceof SandboxError) {
+    const details = {
+      kind: err.kind,
+      bar: err.bar,
+      diagnostics: err.diagnostics,
+      logs: err.logs.slice(-50),
+    };
+    if (err.kind === "compile") {
+      return new ApiError(422, "strategy_compile_error", err.message, details);
+    }
+    if (err.kind === "cancelled") return new ApiError(409, "cancelled", err.message, details);
+    return new ApiError(422, `strategy_${err.kind}_error`, err.message, details);
+  }
+  if (err instanceof DataFileError) {
+    return new ApiError(400, "invalid_data", err.message, { file: err.file, row: err.row });
+  }
+  if (err instanceof BarsError) {
+    return new ApiError(400, "invalid_bars", err.message, { row: err.row });
+  }
+  if (err instanceof DatasetError) {
+    const status = err.code === "not_found" ? 404 : err.code === "exists" ? 409 : 400;
+    const code = err.code === "not_found"
+      ? "dataset_not_found"
+      : err.code === "exists"
+      ? "dataset_exists"
+      : "invalid_dataset_name";
+    return new ApiError(status, code, err.message, null);
+  }
+  if (err instanceof MarketDataError) {
+    const unavailable = err.code === "offline" || err.code === "exchange";
+    return new ApiError(unavailable ? 422 : 400, unavailable ? "data_unavailable" : err.code, err.message, {
+      reason: err.code,
+    });
+  }
+  return null;
+}

@@ -1,0 +1,85 @@
+import assert from "node:assert/strict";
+import { runBacktest } from "../../engine/backtest.ts";
+import { loadGoog } from "../gpu/_fixtures.ts";
+
+const CLI = new URL("../../cli/optimize.ts", import.meta.url).pathname;
+const GOOG = new URL("../../../shared/data/GOOG.csv", import.meta.url).pathname;
+
+async function optimize(...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--unstable-webgpu", CLI, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+Deno.test("deno task optimize writes combos and best as JSON, matching the engine", async () => {
+  const r = await optimize(
+    GOOG,
+    "ema_cross",
+    "--grid",
+    "fast=5:15:5",
+    "--grid",
+    "slow=20:40:10",
+    "--constraint",
+    "fast < slow",
+    "--filter",
+    "trades>=5",
+    "--backend",
+    "cpu",
+    "--fee-taker",
+    "0.001",
+    "--json",
+    "-",
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const json = JSON.parse(r.stdout);
+  assert.equal(json.combos.length, 9);
+  const S = (await import("../../examples/ema_cross.ts")).default;
+  const bars = loadGoog();
+  let best = -Infinity;
+  for (const c of json.combos) {
+    const m = runBacktest(bars, S, { params: c.params, config: { feeTaker: 0.001 } }).metrics;
+    assert.equal(c.metrics.trades, m.numTrades);
+    if ((m.numTrades as number) >= 5) best = Math.max(best, m.sharpeRatio as number);
+  }
+  assert.ok(Math.abs(json.best.metrics.sharpe - best) < 1e-9);
+  assert.match(r.stderr, /Top \d+ by sharpe/);
+});
+
+Deno.test("deno task optimize runs a strategy file on the worker pool", async () => {
+  const r = await optimize(
+    GOOG,
+    new URL("../../examples/rsi.ts", import.meta.url).pathname,
+    "--grid",
+    "period=10,14",
+    "--backend",
+    "auto",
+    "--workers",
+    "1",
+    "--top",
+    "2",
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /2 combinations × 2148 bars on 1 workers/);
+});
+
+Deno.test("deno task optimize names what is wrong on bad input", async () => {
+  let r = await optimize(GOOG, "sma_cross");
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /Give at least one --grid/);
+  r = await optimize(GOOG, "sma_cross", "--grid", "fast=1:5");
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /three numbers/);
+  r = await optimize(GOOG, "no_such_family", "--grid", "fast=1:5:1");
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /neither a family/);
+  r = await optimize(GOOG, "sma_cross", "--grid", "fast=2:5:1", "--grid", "bogus=1:2:1", "--backend", "cpu");
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /SMA cross has no parameter "bogus"/);
+});

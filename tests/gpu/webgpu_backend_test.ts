@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import { resolveConfig } from "../../engine/config.ts";
+import { annualizationOf } from "../../engine/result.ts";
+import { decideEvents } from "../../gpu/decide.ts";
+import { FAMILIES, ruleSeries, SeriesCache } from "../../gpu/families.ts";
+import { evaluateFamilyGrid } from "../../gpu/family_grid.ts";
+import { WebGpuKernel, webgpuUnavailableReason } from "../../gpu/webgpu_backend.ts";
+import { conformanceSuite } from "./_conformance.ts";
+import { generateBars } from "./_fixtures.ts";
+
+let kernel: Promise<WebGpuKernel> | null = null;
+const getKernel = () => (kernel ??= WebGpuKernel.create());
+
+conformanceSuite(
+  "webgpu",
+  async (bars, family, combos, config) =>
+    evaluateFamilyGrid(bars, family, combos, await getKernel(), {
+      config,
+      annualization: annualizationOf(resolveConfig(config), bars),
+    }),
+  { ignoreReason: webgpuUnavailableReason },
+);
+
+Deno.test("WebGpuKernel.decide() emits exactly decideEvents' events, also past a small capacity", async () => {
+  const reason = await webgpuUnavailableReason();
+  if (reason) {
+    console.log(`skipped: ${reason}`);
+    return;
+  }
+  const bars = generateBars(3000, 11);
+  const small = await WebGpuKernel.create({ capacity: 4 });
+  try {
+    const rules = [
+      FAMILIES.sma_cross.rule({ fast: 2, slow: 5 }),
+      FAMILIES.ema_cross.rule({ fast: 3, slow: 40 }),
+      FAMILIES.rsi.rule({ period: 7, oversold: 35, overbought: 65 }),
+      FAMILIES.bollinger.rule({ period: 15, k: 1 }),
+      FAMILIES.donchian_breakout.rule({ period: 8, exit: 4, stopAtr: 0.5 }),
+    ];
+    const cache = new SeriesCache(bars);
+    const names = [...new Set(rules.flatMap(ruleSeries))];
+    const got = await small.decide({
+      n: bars.length,
+      rules,
+      seriesNames: names,
+      series: names.map((s) => cache.get(s)),
+    });
+    rules.forEach((r, i) => {
+      const want = decideEvents(r, cache, bars.length);
+      assert.ok(want.length > 4, "the case must overflow the capacity of 4");
+      assert.deepEqual([...got[i]], [...want], `rule ${i}`);
+    });
+    // a stop rule must have produced stop hits (code 3) for the case to mean anything
+    assert.ok([...got[4]].some((w) => (w & 3) === 3));
+  } finally {
+    small.dispose();
+  }
+});

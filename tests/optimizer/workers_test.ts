@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import { runBacktest } from "../../engine/backtest.ts";
+import { runWorkerPool } from "../../optimizer/backends/workers.ts";
+import { familySource } from "../../optimizer/run_optimization.ts";
+import { conformanceSuite } from "../gpu/_conformance.ts";
+import { generateBars, loadGoog } from "../gpu/_fixtures.ts";
+
+conformanceSuite("workers", async (bars, family, combos, config) =>
+  runWorkerPool(bars, await familySource(family), combos, { config, size: 2 }));
+
+Deno.test("runWorkerPool() returns every combination in grid order with small chunks", async () => {
+  const bars = loadGoog();
+  const combos = [];
+  for (let fast = 2; fast <= 20; fast += 3) combos.push({ fast, slow: 40 });
+  const chunks: number[] = [];
+  const got = await runWorkerPool(bars, await familySource("sma_cross"), combos, {
+    size: 2,
+    chunkSize: 2,
+    onChunk: (start, r) => chunks.push(start, r.length),
+  });
+  const S = (await import("../../examples/sma_cross.ts")).default;
+  combos.forEach((p, i) => {
+    const ref = runBacktest(bars, S, { params: p });
+    assert.equal(got[i].trades, ref.metrics.numTrades);
+    assert.equal(got[i].finalEquity, ref.metrics.finalEquity);
+  });
+  // 7 combinations in chunks of 2: starts 0, 2, 4, 6 each reported once
+  const starts = chunks.filter((_, i) => i % 2 === 0).sort((a, b) => a - b);
+  assert.deepEqual(starts, [0, 2, 4, 6]);
+});
+
+Deno.test("runWorkerPool() runs user code without permissions: reading a file fails, naming the combination", async () => {
+  const bars = generateBars(50);
+  const code = `export default class Sneaky {
+    params = { x: 1 };
+    OnData() { Deno.readTextFileSync("/etc/hostname"); return 1; }
+  }`;
+  await assert.rejects(
+    runWorkerPool(bars, { code }, [{ x: 1 }, { x: 2 }], { size: 1 }),
+    (e: Error) => /NotCapable|Requires read access|permission/i.test(e.message) && /"x":1/.test(e.message),
+  );
+});
+
+Deno.test("runWorkerPool() reports a strategy that does not load", async () => {
+  await assert.rejects(
+    runWorkerPool(generateBars(50), { code: "export default 42; this is not code" }, [{}], {
+      size: 1,
+    }),
+    /Cannot load the strategy|Worker failed/,
+  );
+});
+
+Deno.test("runWorkerPool() stops mid-grid when aborted", async () => {
+  const bars = generateBars(20_000);
+  const combos = Array.from({ length: 200 }, (_, i) => ({ fast: 2 + (i % 20), slow: 50 }));
+  const ctl = new AbortController();
+  let done = 0;
+  await assert.rejects(
+    runWorkerPool(bars, await familySource("sma_cross"), combos, {
+      size: 2,
+      chunkSize: 1,
+      signal: ctl.signal,
+      onChunk: (_s, r) => {
+        done += r.length;
+        if (done >= 4) ctl.abort(new Error("stop"));
+      },
+    }),
+    /stop/,
+  );
+  assert.ok(done < combos.length, `aborted after ${done} of ${combos.length}`);
+});
