@@ -23,7 +23,7 @@ import {
   type ServerOptions,
   type ServerOptionsInput,
 } from "./routes/server_options.ts";
-import { uiRoutes } from "./routes/ui.ts";
+import { prepareUi, uiRoutes } from "./routes/ui.ts";
 import { openCache } from "./market/parquet_cache.ts";
 import { createMemoryCache } from "./market/ccxt_loader.ts";
 
@@ -168,6 +168,7 @@ function portFromArgs(args: string[]): number | undefined {
 }
 
 if (import.meta.main) {
+  void prepareUi(); // builds the UI bundle now when missing or stale
   const running = await startServer({ port: portFromArgs(Deno.args) }, Deno.env.toObject());
   const { recovered, options } = running.wagyu;
   console.log(

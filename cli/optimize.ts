@@ -17,8 +17,10 @@ import {
   type OptimizationRequest,
   runOptimization,
 } from "../optimizer/run_optimization.ts";
+import { runWalkForward } from "../optimizer/walk_forward.ts";
 
-const HELP = `Usage: deno task optimize <data-file> <family|strategy-file> --grid name=min:max:step ... [options]
+const HELP =
+  `Usage: deno task optimize <data-file> <family|strategy-file> --grid name=min:max:step ... [options]
 
 Families: ${Object.keys(FAMILIES).join(", ")}. Any other argument is a strategy file (a module
 whose default export is a strategy class), run by the engine in a worker pool.
@@ -30,6 +32,8 @@ Options:
   --objective NAME           ${OBJECTIVES.join(", ")} (default sharpe)
   --backend B                auto (default), workers, webgpu, gpujs, cpu
   --random N                 evaluate N random combinations of the grid instead of all
+  --walk-forward IN:OUT      walk-forward: optimize on IN bars, test on the next OUT, roll by OUT
+                             (IN:OUT:anchored grows the in-sample window from the first bar)
   --seed S                   seed of --random (default 1)
   --top N                    rows to print (default 10)
   --json PATH|-              write { combos, best, ... } as JSON (- = stdout)
@@ -50,6 +54,7 @@ interface Args {
   objective: string;
   backend: BackendName;
   random: number | null;
+  walkForward: { inSample: number; outOfSample: number; anchored: boolean } | null;
   seed: number;
   top: number;
   json: string | null;
@@ -60,7 +65,9 @@ interface Args {
 
 function _num(flag: string, v: string): number {
   const x = Number(v);
-  if (v.trim() === "" || !Number.isFinite(x)) throw new UsageError(`${flag} expects a number, got "${v}"`);
+  if (v.trim() === "" || !Number.isFinite(x)) {
+    throw new UsageError(`${flag} expects a number, got "${v}"`);
+  }
   return x;
 }
 
@@ -74,6 +81,7 @@ export function parseOptimizeArgs(argv: string[]): Args {
     objective: "sharpe",
     backend: "auto",
     random: null,
+    walkForward: null,
     seed: 1,
     top: 10,
     json: null,
@@ -127,6 +135,20 @@ export function parseOptimizeArgs(argv: string[]): Args {
           throw new UsageError(`--backend expects auto, workers, webgpu, gpujs or cpu, got "${b}"`);
         }
         a.backend = b as BackendName;
+        break;
+      }
+      case "--walk-forward": {
+        const parts = v().split(":");
+        const inSample = Number(parts[0]), outOfSample = Number(parts[1]);
+        if (
+          parts.length < 2 || parts.length > 3 || !Number.isInteger(inSample) ||
+          !Number.isInteger(outOfSample) || (parts[2] !== undefined && parts[2] !== "anchored")
+        ) {
+          throw new UsageError(
+            `--walk-forward expects IN:OUT or IN:OUT:anchored (bars), got "${parts.join(":")}"`,
+          );
+        }
+        a.walkForward = { inSample, outOfSample, anchored: parts[2] === "anchored" };
         break;
       }
       case "--random":
@@ -184,7 +206,9 @@ export function parseOptimizeArgs(argv: string[]): Args {
   }
   if (a.help) return a;
   if (pos.length !== 2) {
-    throw new UsageError(`Expected <data-file> and <family|strategy-file>, got ${pos.length} arguments`);
+    throw new UsageError(
+      `Expected <data-file> and <family|strategy-file>, got ${pos.length} arguments`,
+    );
   }
   [a.data, a.strategy] = pos;
   if (Object.keys(a.grid.params).length === 0) throw new UsageError("Give at least one --grid");
@@ -192,14 +216,22 @@ export function parseOptimizeArgs(argv: string[]): Args {
 }
 
 function _fmt(x: number): string {
-  if (!Number.isFinite(x)) return String(x);
+  if (!Number.isFinite(x) || Number.isInteger(x)) return String(x);
   return Math.abs(x) >= 1000 ? x.toFixed(0) : x.toPrecision(4);
 }
 
 function _table(rows: ComboResult[]): string {
   if (rows.length === 0) return "(no combination passed the filters)";
   const names = Object.keys(rows[0].params);
-  const cols = ["sharpe", "sortino", "totalReturn", "cagr", "maxDrawdown", "trades", "winRate"] as const;
+  const cols = [
+    "sharpe",
+    "sortino",
+    "totalReturn",
+    "cagr",
+    "maxDrawdown",
+    "trades",
+    "winRate",
+  ] as const;
   const head = [...names, ...cols];
   const body = rows.map((r) => [
     ...names.map((n) => String(r.params[n])),
@@ -242,12 +274,15 @@ async function main(argv: string[]): Promise<number> {
   if (isFamilyId(args.strategy)) strategy = { family: args.strategy };
   else {
     try {
-      strategy = { code: await Deno.readTextFile(args.strategy), lang: args.strategy.endsWith(".js") ? "js" : "ts" };
+      strategy = {
+        code: await Deno.readTextFile(args.strategy),
+        lang: args.strategy.endsWith(".js") ? "js" : "ts",
+      };
     } catch (e) {
       console.error(
-        `error: "${args.strategy}" is neither a family (${Object.keys(FAMILIES).join(", ")}) nor a readable file: ${
-          (e as Error).message
-        }`,
+        `error: "${args.strategy}" is neither a family (${
+          Object.keys(FAMILIES).join(", ")
+        }) nor a readable file: ${(e as Error).message}`,
       );
       return 1;
     }
@@ -262,8 +297,40 @@ async function main(argv: string[]): Promise<number> {
     backend: args.backend,
     config: args.config,
     workers: args.workers,
-    search: args.random !== null ? { kind: "random", samples: args.random, seed: args.seed } : { kind: "grid" },
+    search: args.random !== null
+      ? { kind: "random", samples: args.random, seed: args.seed }
+      : { kind: "grid" },
   };
+  if (args.walkForward) {
+    try {
+      const wf = await runWalkForward({ ...req, ...args.walkForward });
+      log(`Walk-forward: ${wf.windows.length} windows, objective ${args.objective}`);
+      for (const w of wf.windows) {
+        const m = w.outOfSampleMetrics;
+        log(
+          `  in [${w.inSample.start}, ${w.inSample.end}) best ${
+            w.best ? JSON.stringify(w.best.params) : "none"
+          } → out [${w.outOfSample.start}, ${w.outOfSample.end}) return ${
+            m ? _fmt(m.totalReturn) : "-"
+          } sharpe ${m ? _fmt(m.sharpe) : "-"}`,
+        );
+      }
+      log(
+        `Stitched out-of-sample: return ${_fmt(wf.metrics.totalReturn)}, sharpe ${
+          _fmt(wf.metrics.sharpe)
+        }, max drawdown ${_fmt(wf.metrics.maxDrawdown)}`,
+      );
+      if (args.json !== null) {
+        const out = _json(wf);
+        if (args.json === "-") console.log(out);
+        else await Deno.writeTextFile(args.json, out + "\n");
+      }
+      return 0;
+    } catch (e) {
+      console.error(`error: ${(e as Error).message}`);
+      return 1;
+    }
+  }
   let lastPct = -1;
   try {
     const res = await runOptimization(req, {

@@ -147,6 +147,100 @@ function instantiate(strategy: StrategyClass | Strategy): Strategy {
   return strategy;
 }
 
+/** Everything the per-bar loop touches, in one object of a fixed shape. */
+interface Loop {
+  bars: Bars;
+  strategy: Strategy;
+  data: BarDataView;
+  ctx: StrategyCtx;
+  clock: Clock;
+  broker: Broker;
+  portfolio: Portfolio;
+  visible: VisibleBars;
+  /** `ctx.ta`, once the strategy first asked for it. */
+  ta: Ta | null;
+  equity: Float64Array;
+  longShort: boolean;
+  fillOnClose: boolean;
+  onEvent: ((e: EngineEvent) => void) | undefined;
+  onProgress: RunOptions["onProgress"];
+  shouldStop: (() => boolean) | undefined;
+  every: number;
+  /** Bars that ended with a position. */
+  exposed: number;
+}
+
+/**
+ * The per-bar loop (docs/SEMANTICS.md). A function of its own, so that it is optimized once
+ * and reused by every run instead of being recompiled on stack replacement inside each call.
+ */
+function barLoop(L: Loop): void {
+  const { bars, strategy, data, ctx, clock, broker, portfolio, visible, equity } = L;
+  const { longShort, fillOnClose, onEvent, onProgress, shouldStop, every } = L;
+  const n = bars.length, ts = bars.timestamp, cl = bars.close;
+  const watch = onProgress !== undefined || shouldStop !== undefined;
+  let nextProgress = watch ? every - 1 : -1;
+  let target = 0;
+  let exposed = 0;
+  for (let t = 0; t < n; t++) {
+    clock.t = t;
+    if (onEvent !== undefined) onEvent({ type: "bar", index: t, time: ts[t] });
+    if (broker.liveCount > 0) broker.processBar(t);
+    if (portfolio.position !== 0) broker.checkMargin(t);
+    const ta = L.ta;
+    if (ta !== null) {
+      // ctx.ta reads the visible columns directly: fill them all before it runs.
+      visible.syncAll(t);
+      ta.setIndex(t);
+    }
+
+    let sig: unknown;
+    try {
+      sig = strategy.OnData(data, ctx);
+    } catch (e) {
+      throw new StrategyError(`Strategy OnData threw at ${at(bars, t)}: ${errorText(e)}`, t, {
+        cause: e,
+      });
+    }
+    if (sig !== undefined && sig !== 0) {
+      let next: -1 | 0 | 1;
+      if (sig === 1) next = 1;
+      else if (sig === -1) next = longShort ? -1 : 0;
+      else {
+        throw new StrategyError(
+          `Strategy returned an invalid signal at ${at(bars, t)}: ${
+            describe(sig)
+          } (expected 1, -1, 0 or undefined)`,
+          t,
+        );
+      }
+      if (onEvent !== undefined) {
+        onEvent({ type: "signal", index: t, time: ts[t], signal: sig as 1 | -1 });
+      }
+      if (next !== target) {
+        target = next;
+        broker.submitSignal(next, t);
+      }
+    }
+    if (fillOnClose && broker.liveCount > 0) broker.fillMarketAtClose(t);
+
+    const pos = portfolio.position;
+    if (pos === 0) {
+      equity[t] = portfolio.cash;
+    } else {
+      equity[t] = portfolio.cash + pos * cl[t];
+      exposed++;
+    }
+    if (t === nextProgress) {
+      nextProgress += every;
+      L.exposed = exposed;
+      onProgress?.({ index: t, total: n, time: ts[t], equity: equity[t] });
+      if (shouldStop?.() === true) throw new BacktestCancelled(t);
+    }
+  }
+  L.exposed = exposed;
+}
+
 /**
  * Runs `strategy` over `bars` and returns the result JSON (metrics, trades, equity per bar,
  * orders with their lifecycle, config, params, logs). Deterministic: the same inputs give a
@@ -185,7 +279,9 @@ export function runBacktest(
   const logLimit = opts.logLimit ?? 1000;
   const logs: string[] = [];
   let dropped = 0;
-  let ta: Ta | null = null;
+  // Assigned below, before any strategy code runs; ctx.ta() stores the Ta it creates in it.
+  let loop: Loop | null = null;
+  let lazyTa: Ta | null = null;
   const ctx = new StrategyCtx({
     clock,
     portfolio,
@@ -193,11 +289,12 @@ export function runBacktest(
     close: bars.close,
     params: frozenParams,
     ta(): TechnicalAnalysis {
-      if (ta === null) {
-        ta = new Ta(visible.asBars(clock.t));
-        if (clock.t >= 0) ta.setIndex(clock.t);
+      if (lazyTa === null) {
+        lazyTa = new Ta(visible.asBars(clock.t));
+        if (clock.t >= 0) lazyTa.setIndex(clock.t);
+        if (loop !== null) loop.ta = lazyTa;
       }
-      return ta;
+      return lazyTa;
     },
     log(line: string): void {
       if (logs.length < logLimit) {
@@ -217,77 +314,36 @@ export function runBacktest(
   }
 
   const equity = new Float64Array(n);
-  const { timestamp: ts, close: cl } = bars;
-  const longShort = config.mode === "long_short";
-  const fillOnClose = config.fillOn === "close";
-  const onProgress = opts.onProgress, shouldStop = opts.shouldStop;
-  const watch = onProgress !== undefined || shouldStop !== undefined;
   const every = Math.max(1, Math.floor(opts.progressEvery ?? n / 100));
-  let nextProgress = watch ? every - 1 : -1;
-  let target = 0;
-  let exposed = 0;
-
-  for (let t = 0; t < n; t++) {
-    clock.t = t;
-    if (onEvent !== undefined) onEvent({ type: "bar", index: t, time: ts[t] });
-    if (broker.liveCount > 0) broker.processBar(t);
-    if (portfolio.position !== 0) broker.checkMargin(t);
-    if (ta !== null) {
-      // ctx.ta reads the visible columns directly: fill them all before it runs.
-      visible.syncAll(t);
-      (ta as Ta).setIndex(t);
-    }
-
-    let sig: unknown;
-    try {
-      sig = inst.OnData(data, ctx);
-    } catch (e) {
-      throw new StrategyError(`Strategy OnData threw at ${at(bars, t)}: ${errorText(e)}`, t, {
-        cause: e,
-      });
-    }
-    if (sig !== undefined && sig !== 0) {
-      let next: number;
-      if (sig === 1) next = 1;
-      else if (sig === -1) next = longShort ? -1 : 0;
-      else {
-        throw new StrategyError(
-          `Strategy returned an invalid signal at ${at(bars, t)}: ${
-            describe(sig)
-          } (expected 1, -1, 0 or undefined)`,
-          t,
-        );
-      }
-      if (onEvent !== undefined) {
-        onEvent({ type: "signal", index: t, time: ts[t], signal: sig as 1 | -1 });
-      }
-      if (next !== target) {
-        target = next;
-        broker.submitSignal(next as -1 | 0 | 1, t);
-      }
-    }
-    if (fillOnClose && broker.liveCount > 0) broker.fillMarketAtClose(t);
-
-    const pos = portfolio.position;
-    if (pos === 0) {
-      equity[t] = portfolio.cash;
-    } else {
-      equity[t] = portfolio.cash + pos * cl[t];
-      exposed++;
-    }
-    if (t === nextProgress) {
-      nextProgress += every;
-      onProgress?.({ index: t, total: n, time: ts[t], equity: equity[t] });
-      if (shouldStop?.() === true) throw new BacktestCancelled(t);
-    }
-  }
+  loop = {
+    bars,
+    strategy: inst,
+    data,
+    ctx,
+    clock,
+    broker,
+    portfolio,
+    visible,
+    ta: lazyTa,
+    equity,
+    longShort: config.mode === "long_short",
+    fillOnClose: config.fillOn === "close",
+    onEvent,
+    onProgress: opts.onProgress,
+    shouldStop: opts.shouldStop,
+    every,
+    exposed: 0,
+  };
+  barLoop(loop);
+  const { timestamp: ts } = bars;
+  const watch = opts.onProgress !== undefined || opts.shouldStop !== undefined;
 
   if (n > 0 && config.closeAtEnd && portfolio.position !== 0) {
     broker.closeAtEnd(n - 1);
     equity[n - 1] = portfolio.cash;
   }
-  if (watch && n > 0 && nextProgress - every !== n - 1) {
-    onProgress?.({ index: n - 1, total: n, time: ts[n - 1], equity: equity[n - 1] });
+  if (watch && n > 0 && (n - 1) % every !== every - 1) {
+    opts.onProgress?.({ index: n - 1, total: n, time: ts[n - 1], equity: equity[n - 1] });
   }
   if (dropped > 0) logs.push(`… ${dropped} more log lines dropped (logLimit ${logLimit})`);
 
@@ -299,7 +355,7 @@ export function runBacktest(
     portfolio,
     orders: broker.orders,
     logs,
-    exposure: n > 0 ? exposed / n : 0,
+    exposure: n > 0 ? loop.exposed / n : 0,
     // Inferring the bar interval reads every timestamp: only when metrics need it.
     annualization: opts.metrics === false ? 0 : annualizationOf(config, bars),
     metrics: opts.metrics !== false,

@@ -60,6 +60,11 @@ export class VisibleBars {
     return a;
   }
 
+  /** The source value of column `k` at bar `t` (callers pass only the current bar or earlier). */
+  at(k: number, t: number): number {
+    return this.#src[k][t];
+  }
+
   /** Fills every column up to bar `t` (what `ctx.ta` reads). */
   syncAll(t: number): void {
     for (let k = 0; k < 6; k++) this.column(k, t);
@@ -75,6 +80,51 @@ export class VisibleBars {
       low: this.column(3, t),
       close: this.column(4, t),
       volume: this.column(5, t),
+    };
+  }
+}
+
+/**
+ * `data.bar`: one bar, read-only. Fields are getters over the bar's index, so building one costs
+ * a single small object (no boxed numbers); `JSON.stringify` gives the plain object.
+ */
+export class BarView implements Bar {
+  #v: VisibleBars;
+  #t: number;
+
+  constructor(visible: VisibleBars, t: number) {
+    this.#v = visible;
+    this.#t = t;
+  }
+
+  get time(): number {
+    return this.#v.at(0, this.#t);
+  }
+  get open(): number {
+    return this.#v.at(1, this.#t);
+  }
+  get high(): number {
+    return this.#v.at(2, this.#t);
+  }
+  get low(): number {
+    return this.#v.at(3, this.#t);
+  }
+  get close(): number {
+    return this.#v.at(4, this.#t);
+  }
+  get volume(): number {
+    return this.#v.at(5, this.#t);
+  }
+
+  /** The bar as a plain object. */
+  toJSON(): Bar {
+    return {
+      time: this.time,
+      open: this.open,
+      high: this.high,
+      low: this.low,
+      close: this.close,
+      volume: this.volume,
     };
   }
 }
@@ -163,19 +213,11 @@ export class BarDataView implements DataView {
     return this.#volume;
   }
 
-  /** The current bar as a frozen object (a new one each bar, so a kept reference stays true). */
+  /** The current bar (a new read-only object each bar, so a kept reference stays true). */
   get bar(): Bar {
     const t = this.#clock.t;
     if (this.#barAt !== t || this.#bar === null) {
-      const v = this.#v;
-      this.#bar = Object.freeze({
-        time: v.column(0, t)[t],
-        open: v.column(1, t)[t],
-        high: v.column(2, t)[t],
-        low: v.column(3, t)[t],
-        close: v.column(4, t)[t],
-        volume: v.column(5, t)[t],
-      });
+      this.#bar = new BarView(this.#v, t);
       this.#barAt = t;
     }
     return this.#bar;

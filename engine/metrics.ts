@@ -610,14 +610,14 @@ export function excessSharpe(returns: Returns, factorReturns: Rate): number {
 // factor regressions
 
 /** empyrical's `beta_aligned`: Cov(f, r) / Var(f) over the periods where neither is NaN. */
-function _beta(r: Returns, f: ArrayLike<number>): number {
+function _beta(r: Returns, f: ArrayLike<number>, scratch?: Float64Array): number {
   const n = r.length;
   if (n < 1 || f.length < 2) return NaN;
   // The factor takes the returns' missing-value pattern (and keeps its own).
   const res = new Float64Array(n);
   for (let i = 0; i < n; i++) res[i] = r[i] !== r[i] ? NaN : f[i];
   const mean = _nanMean(res, 0, n);
-  const prod = new Float64Array(n);
+  const prod = scratch ?? new Float64Array(n);
   for (let i = 0; i < n; i++) {
     res[i] -= mean;
     prod[i] = res[i] * r[i];
@@ -630,10 +630,17 @@ function _beta(r: Returns, f: ArrayLike<number>): number {
 }
 
 /** empyrical's `alpha_aligned` given beta: annualized as (1 + mean residual)^ann − 1. */
-function _alpha(r: Returns, f: ArrayLike<number>, riskFree: Rate, ann: number, b: number): number {
+function _alpha(
+  r: Returns,
+  f: ArrayLike<number>,
+  riskFree: Rate,
+  ann: number,
+  b: number,
+  scratch?: Float64Array,
+): number {
   const n = r.length;
   if (n < 2) return NaN;
-  const series = new Float64Array(n);
+  const series = scratch ?? new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const rf = typeof riskFree === "number" ? riskFree : riskFree[i];
     series[i] = (r[i] - rf) - b * (f[i] - rf);
@@ -693,8 +700,9 @@ export function alphaBeta(
   _checkFactor(returns, factorReturns);
   const riskFree = opts.riskFree ?? 0;
   _checkRate("riskFree", returns, riskFree);
-  const b = _beta(returns, factorReturns);
-  return [_alpha(returns, factorReturns, riskFree, ann, b), b];
+  const scratch = new Float64Array(returns.length);
+  const b = _beta(returns, factorReturns, scratch);
+  return [_alpha(returns, factorReturns, riskFree, ann, b, scratch), b];
 }
 
 /** The periods where the factor is > 0 (up) or < 0 (down); NaN factor periods are dropped. */
@@ -830,11 +838,7 @@ export function upDownCapture(
 export function valueAtRisk(returns: Returns, opts: CutoffOptions = {}): number {
   _checkReturns("returns", returns);
   const cutoff = _checkCutoff(opts.cutoff ?? 0.05);
-  const n = returns.length;
-  if (n === 0) return NaN;
-  const a = _dropNaN(returns);
-  if (a.length !== n) return NaN; // np.percentile propagates NaN
-  return _percentile(a, (100 * cutoff) / 100);
+  return _valueAtRisk(returns.length, _dropNaN(returns), cutoff);
 }
 
 /**
@@ -845,13 +849,7 @@ export function valueAtRisk(returns: Returns, opts: CutoffOptions = {}): number 
 export function conditionalValueAtRisk(returns: Returns, opts: CutoffOptions = {}): number {
   _checkReturns("returns", returns);
   const cutoff = _checkCutoff(opts.cutoff ?? 0.05);
-  const n = returns.length;
-  if (n === 0) return NaN;
-  const k = Math.trunc((n - 1) * cutoff) + 1;
-  const a = _dropNaN(returns);
-  if (k > a.length) return NaN;
-  _select(a, k - 1);
-  return _mean(a, 0, k);
+  return _conditionalValueAtRisk(returns.length, _dropNaN(returns), cutoff);
 }
 
 /**
@@ -860,9 +858,52 @@ export function conditionalValueAtRisk(returns: Returns, opts: CutoffOptions = {
  */
 export function tailRatio(returns: Returns): number {
   _checkReturns("returns", returns);
-  if (returns.length < 1) return NaN;
+  return _tailRatio(returns.length, _dropNaN(returns));
+}
+
+/** The three tail statistics of {@linkcode tailRiskStats}. */
+export interface TailRiskStats {
+  valueAtRisk: number;
+  conditionalValueAtRisk: number;
+  tailRatio: number;
+}
+
+/**
+ * {@linkcode valueAtRisk}, {@linkcode conditionalValueAtRisk} and {@linkcode tailRatio} at once,
+ * from one copy of the returns (each alone copies them): the same values, less memory.
+ */
+export function tailRiskStats(returns: Returns, opts: CutoffOptions = {}): TailRiskStats {
+  _checkReturns("returns", returns);
+  const cutoff = _checkCutoff(opts.cutoff ?? 0.05);
+  const n = returns.length;
+  // Selection only reorders the copy, and percentiles do not depend on the order.
   const a = _dropNaN(returns);
-  if (a.length < 1) return NaN;
+  return {
+    valueAtRisk: _valueAtRisk(n, a, cutoff),
+    conditionalValueAtRisk: _conditionalValueAtRisk(n, a, cutoff),
+    tailRatio: _tailRatio(n, a),
+  };
+}
+
+/** VaR of `n` returns whose non-NaN values are `a` (any order; reordered). */
+function _valueAtRisk(n: number, a: Float64Array, cutoff: number): number {
+  if (n === 0) return NaN;
+  if (a.length !== n) return NaN; // np.percentile propagates NaN
+  return _percentile(a, (100 * cutoff) / 100);
+}
+
+/** CVaR of `n` returns whose non-NaN values are `a` (any order; reordered). */
+function _conditionalValueAtRisk(n: number, a: Float64Array, cutoff: number): number {
+  if (n === 0) return NaN;
+  const k = Math.trunc((n - 1) * cutoff) + 1;
+  if (k > a.length) return NaN;
+  _select(a, k - 1);
+  return _mean(a, 0, k);
+}
+
+/** Tail ratio of `n` returns whose non-NaN values are `a` (any order; reordered). */
+function _tailRatio(n: number, a: Float64Array): number {
+  if (n < 1 || a.length < 1) return NaN;
   return Math.abs(_percentile(a, 95 / 100)) / Math.abs(_percentile(a, 5 / 100));
 }
 

@@ -138,7 +138,7 @@ export class Order {
     if (!(last.status === to && to === "partially_filled")) this.history.push({ status: to, time });
   }
 
-  /** Snapshot for the result JSON. */
+  /** The record for the result JSON (shares `history`: called once the run is over). */
   toRecord(): OrderRecord {
     return {
       id: this.id,
@@ -148,14 +148,14 @@ export class Order {
       filledQuantity: this.filledQuantity,
       price: this.price,
       stopPrice: this.stopPrice,
-      tif: typeof this.tif === "object" ? { bars: this.tif.bars } : this.tif,
+      tif: this.tif,
       status: this.status,
       reason: this.reason,
       submittedTime: this.submittedTime,
       avgFillPrice: this.filledQuantity > 0 ? this.fillNotional / this.filledQuantity : null,
       fees: this.fees,
       tag: this.tag,
-      history: this.history.map((h) => ({ status: h.status, time: h.time })),
+      history: this.history,
     };
   }
 }

@@ -7,7 +7,7 @@ import { inferAnnualization } from "./annualization.ts";
 import type { Order } from "./orders.ts";
 import type { Portfolio } from "./portfolio.ts";
 import { computeMetrics } from "./trade_stats.ts";
-import type { BacktestConfig, BacktestResult, Bars, TradeRecord } from "./types.ts";
+import type { BacktestConfig, BacktestResult, Bars, OrderRecord, TradeRecord } from "./types.ts";
 
 /** Everything {@linkcode buildResult} needs from a finished run. */
 export interface ResultParts {
@@ -24,6 +24,27 @@ export interface ResultParts {
   annualization: number;
   /** False skips computeMetrics (metrics `{}`). */
   metrics: boolean;
+}
+
+/** Defines `obj[key]` as an enumerable property computed once, on first read (and settable). */
+function lazyProperty<T extends object, K extends keyof T>(obj: T, key: K, build: () => T[K]) {
+  let value: T[K] | undefined;
+  let built = false;
+  Object.defineProperty(obj, key, {
+    enumerable: true,
+    configurable: true,
+    get(): T[K] {
+      if (!built) {
+        value = build();
+        built = true;
+      }
+      return value as T[K];
+    },
+    set(v: T[K]) {
+      value = v;
+      built = true;
+    },
+  });
 }
 
 /** Periods per year: the configured value, else inferred from the bar interval. */
@@ -75,28 +96,20 @@ export function buildResult(p: ResultParts): BacktestResult {
     metrics,
     trades,
     equity: [] as { time: number; equity: number }[],
-    orders: p.orders.map((o) => o.toRecord()),
+    orders: [] as OrderRecord[],
     logs: p.logs,
   };
-  // A million `{ time, equity }` objects cost far more than the whole loop, and many callers
-  // (optimizer sweeps, metrics-only runs) never read them: build them on first read. The
-  // property stays enumerable, so JSON.stringify and structuredClone see a plain array.
-  let curve: { time: number; equity: number }[] | null = null;
-  Object.defineProperty(result, "equity", {
-    enumerable: true,
-    configurable: true,
-    get() {
-      if (curve === null) {
-        curve = new Array<{ time: number; equity: number }>(n);
-        const ts = bars.timestamp;
-        for (let t = 0; t < n; t++) curve[t] = { time: ts[t], equity: equity[t] };
-      }
-      return curve;
-    },
-    set(v: { time: number; equity: number }[]) {
-      curve = v;
-    },
+  // A million `{ time, equity }` objects (or tens of thousands of order records) cost more than
+  // the whole loop, and many callers (optimizer sweeps, metrics-only runs) never read them:
+  // build them on first read. The properties stay enumerable, so JSON.stringify and
+  // structuredClone see plain arrays.
+  lazyProperty(result, "equity", () => {
+    const curve = new Array<{ time: number; equity: number }>(n);
+    const ts = bars.timestamp;
+    for (let t = 0; t < n; t++) curve[t] = { time: ts[t], equity: equity[t] };
+    return curve;
   });
-  Object.defineProperty(result, EQUITY_VALUES, { value: equity });
+  const orders = p.orders;
+  lazyProperty(result, "orders", () => orders.map((o) => o.toRecord()));
   return result;
 }

@@ -11,15 +11,13 @@ import {
   annualReturn,
   annualVolatility,
   calmarRatio,
-  conditionalValueAtRisk,
   maxDrawdown,
   omegaRatio,
   sharpeRatio,
   simpleReturns,
   sortinoRatio,
   stabilityOfTimeseries,
-  tailRatio,
-  valueAtRisk,
+  tailRiskStats,
 } from "./metrics.ts";
 
 /** Statistics over the closed trades of a run (open trades are left out). */
@@ -246,6 +244,7 @@ export function computeMetrics(
   }
 
   const ts = tradeStats(trades);
+  const tail = tailRiskStats(r);
   const cagrValue = annualReturn(r, a);
   return {
     totalReturn: _json(totalReturn(equity)),
@@ -259,9 +258,9 @@ export function computeMetrics(
     maxDrawdown: _json(maxDrawdown(r)),
     maxDrawdownDuration: _json(maxDrawdownDuration(equity)),
     stabilityOfTimeseries: _json(stabilityOfTimeseries(r)),
-    tailRatio: _json(tailRatio(r)),
-    valueAtRisk: _json(valueAtRisk(r)),
-    conditionalValueAtRisk: _json(conditionalValueAtRisk(r)),
+    tailRatio: _json(tail.tailRatio),
+    valueAtRisk: _json(tail.valueAtRisk),
+    conditionalValueAtRisk: _json(tail.conditionalValueAtRisk),
     alpha: _json(alphaValue),
     beta: _json(betaValue),
     numTrades: ts.numTrades,

@@ -85,6 +85,8 @@ export interface FamilyGridOptions {
   onFallback?: (index: number) => void;
   /** Most combinations per batch, for progress and cancel granularity. @default no limit */
   maxBatch?: number;
+  /** Series computed by earlier calls on the same bars (a worker keeps one across chunks). */
+  cache?: SeriesCache;
 }
 
 /**
@@ -110,7 +112,7 @@ export async function evaluateFamilyGrid(
     maxSeries: Math.max(1, kernel.maxSeries(n)),
     maxCombos: Math.max(1, Math.min(kernel.maxCombos(n), opts.maxBatch ?? Infinity)),
   });
-  const cache = new SeriesCache(bars);
+  const cache = opts.cache ?? new SeriesCache(bars);
   const ctx: ReplayContext = { bars, config, annualization: opts.annualization };
   const out: ComboMetrics[] = new Array(combos.length);
   for (const b of batches) {
@@ -125,7 +127,9 @@ export async function evaluateFamilyGrid(
     const res: ComboMetrics[] = [];
     for (let i = 0; i < events.length; i++) {
       const rule = batch.rules[i];
-      const r = replay(ctx, events[i], { stopLevel: rule.stop ? cache.get(rule.stop.level) : undefined });
+      const r = replay(ctx, events[i], {
+        stopLevel: rule.stop ? cache.get(rule.stop.level) : undefined,
+      });
       if (r.fallback) opts.onFallback?.(b.start + i);
       out[b.start + i] = r.metrics;
       res.push(r.metrics);

@@ -1,7 +1,8 @@
 /**
- * gpu.js decision kernel. gpu.js computes one output cell per thread, so the natural mapping
- * is one thread per (combination, bar): each evaluates the family's enter and exit conditions
- * at its bar on f32-exact key chunks (gpu/pack.ts) and returns `enter + 2 × exit`. The CPU
+ * gpu.js decision kernel. gpu.js computes one output cell per thread, so the mapping is one
+ * thread per (combination, block of 12 bars): each evaluates the family's enter and exit
+ * conditions at its bars on f32-exact key chunks (gpu/pack.ts) and returns the 2-bit codes
+ * `enter + 2 × exit` packed into one exact f32 integer. The CPU
  * then runs the tiny target/stop state machine over those codes (the same one as the WGSL
  * kernel and `decideEvents`) to produce the events the float64 replay consumes.
  *
@@ -69,14 +70,29 @@ function _cond(l: number, flagGt: number, flagCross: number, out: string): strin
     }`;
 }
 
-/** The gpu.js kernel source: one thread per (bar x, combination y), returns enter + 2·exit. */
-export const GPUJS_KERNEL_SOURCE = `function (series, meta) {
-  const t = this.thread.x;
+/** Bars per thread: their 2-bit codes pack into 24 bits, an integer f32 holds exactly. */
+export const BARS_PER_THREAD = 12;
+
+/**
+ * The gpu.js kernel source: one thread per (block of 12 bars x, combination y); returns the
+ * sum over the block of (enter + 2·exit) × 4^j. Packing amortizes the per-thread work (the
+ * combination's meta row) and cuts the output 12-fold.
+ */
+export const GPUJS_KERNEL_SOURCE = `function (series, meta, n) {
   const c = this.thread.y;
   const flags = meta[c][6];
-  ${_cond(0, 1, 2, "enter")}
-  ${_cond(2, 4, 8, "exit")}
-  return enter + 2 * exit;
+  let acc = 0;
+  let mul = 1;
+  for (let j = 0; j < ${12}; j++) {
+    const t = this.thread.x * ${12} + j;
+    if (t < n) {
+      ${_cond(0, 1, 2, "enter")}
+      ${_cond(2, 4, 8, "exit")}
+      acc = acc + (enter + 2 * exit) * mul;
+    }
+    mul = mul * 4;
+  }
+  return acc;
 }`;
 
 /** Builds the meta table (one row per combination) for `rules` over `slots`. */
@@ -145,6 +161,18 @@ export function eventsFromCodes(
   return Uint32Array.from(out);
 }
 
+function _unpack(packed: ArrayLike<number>, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let b = 0, t = 0; t < n; b++) {
+    let v = packed[b] >>> 0;
+    for (let j = 0; j < BARS_PER_THREAD && t < n; j++, t++) {
+      out[t] = v & 3;
+      v >>>= 2;
+    }
+  }
+  return out;
+}
+
 /** Options of `GpuJsKernel`. */
 export interface GpuJsKernelOptions {
   /** @default "gpu" */
@@ -179,7 +207,7 @@ export class GpuJsKernel implements DecisionKernel {
   }
 
   maxCombos(n: number): number {
-    return Math.max(1, Math.floor(this.#maxCells / Math.max(1, n)));
+    return Math.max(1, Math.floor(this.#maxCells / Math.max(1, Math.ceil(n / BARS_PER_THREAD))));
   }
 
   async decide(batch: KernelBatch): Promise<Uint32Array[]> {
@@ -191,8 +219,10 @@ export class GpuJsKernel implements DecisionKernel {
       return row;
     });
     const meta = packMeta(batch.rules, slots);
+    const blocks = Math.ceil(n / BARS_PER_THREAD);
     const kernel = this.#gpu.createKernel(GPUJS_KERNEL_SOURCE, {
-      output: [n, batch.rules.length],
+      output: [blocks, batch.rules.length],
+      loopMaxIterations: BARS_PER_THREAD,
       tactic: "precision",
       precision: "single",
       dynamicArguments: false,
@@ -200,14 +230,14 @@ export class GpuJsKernel implements DecisionKernel {
     } as any);
     try {
       // deno-lint-ignore no-explicit-any
-      let res: any = (kernel as any)(series, meta);
+      let res: any = (kernel as any)(series, meta, n);
       if (res && typeof res.then === "function") res = await res;
       const rows = res as Float32Array[];
       return batch.rules.map((r, i) => {
         const stop = r.stop
           ? { level: batch.series[slots.get(r.stop.level)!], low: batch.series[slots.get("low")!] }
           : null;
-        return eventsFromCodes(rows[i], 0, n, stop);
+        return eventsFromCodes(_unpack(rows[i], n), 0, n, stop);
       });
     } finally {
       // deno-lint-ignore no-explicit-any

@@ -17,7 +17,6 @@
  */
 import type { BacktestConfig, Bars } from "../engine/types.ts";
 import type { ComboMetrics } from "../optimizer/objective.ts";
-import { decodeEvent } from "./pack.ts";
 
 /** Why a combination cannot be replayed here and must run through the engine instead. */
 export class ReplayUnsupported extends Error {

@@ -111,7 +111,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 `;
 
 /** Packs the rules of a batch into combo records (see `COMBO_WORDS`). */
-export function packCombos(rules: readonly ComboRule[], slots: ReadonlyMap<string, number>): Uint32Array {
+export function packCombos(
+  rules: readonly ComboRule[],
+  slots: ReadonlyMap<string, number>,
+): Uint32Array {
   const buf = new Uint32Array(rules.length * COMBO_WORDS);
   const put = (base: number, k: number, o: Operand) => {
     if ("series" in o) {

@@ -47,6 +47,18 @@ function timeTick(value: string | number): string {
   return formatTime(Number(value)).slice(0, 10);
 }
 
+function moneyTick(value: string | number): string {
+  return formatMoney(Number(value));
+}
+
+/** Log axes label only 1, 2 and 5 × 10ⁿ: every minor tick labelled would overlap. */
+function logMoneyTick(value: string | number): string {
+  const v = Number(value);
+  if (!(v > 0)) return "";
+  const lead = Math.round(v / 10 ** Math.floor(Math.log10(v) + 1e-9));
+  return lead === 1 || lead === 2 || lead === 5 ? formatMoney(v) : "";
+}
+
 /** Same y-axis width on both charts, so their time axes line up bar for bar. */
 function alignAxis(scale: { width: number }): void {
   scale.width = 78;
@@ -82,7 +94,7 @@ export default function EquityChart() {
             y: {
               type: "linear",
               afterFit: alignAxis,
-              ticks: { callback: (v) => formatMoney(Number(v)) },
+              ticks: { callback: moneyTick },
               grid: { color: "#1c2433" },
             },
           },
@@ -147,6 +159,7 @@ export default function EquityChart() {
     c.dd.data.datasets = dd;
     const y = c.eq.options.scales!.y!;
     y.type = log ? "logarithmic" : "linear";
+    y.ticks = { ...y.ticks, callback: log ? logMoneyTick : moneyTick };
     // empty charts draw no axes (a 1970 time axis from 0 to 1 would only confuse)
     const any = runs.length > 0;
     // x spans exactly the data (a linear axis would round out to "nice" years beyond it)

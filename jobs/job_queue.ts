@@ -92,6 +92,8 @@ interface Live {
   extra: Record<string, unknown>;
   trades: TradeRecord[];
   tradesTotal: number;
+  /** Trades not announced yet: sent as one `trade` message with the next progress. */
+  pendingTrades: TradeRecord[];
   controller: AbortController;
   done: Promise<void>;
   lastSentAt: number;
@@ -101,6 +103,8 @@ interface Live {
 
 /** Trades kept per running job for late subscribers' snapshots. */
 const SNAPSHOT_TRADES = 200;
+/** Most trades in one `trade` message. */
+const MAX_TRADES_PER_MESSAGE = 500;
 
 /**
  * Bounded-concurrency job queue backed by a {@link JobStore} and announced on a
@@ -306,6 +310,7 @@ export class JobQueue {
         extra: {},
         trades: [],
         tradesTotal: 0,
+        pendingTrades: [],
         controller: new AbortController(),
         done: Promise.resolve(),
         lastSentAt: 0,
@@ -321,7 +326,20 @@ export class JobQueue {
     }
   }
 
+  /** Announces the trades closed since the last announcement, in order, as one message. */
+  #flushTrades(live: Live): void {
+    if (live.pendingTrades.length === 0) return;
+    const trades = live.pendingTrades;
+    live.pendingTrades = [];
+    this.hub.publish({
+      type: "trade",
+      job_id: live.job.id,
+      data: { trades, total: live.tradesTotal },
+    });
+  }
+
   #emitProgress(live: Live): void {
+    this.#flushTrades(live);
     live.lastSentAt = Date.now();
     live.lastSentProgress = live.progress;
     this.hub.publish(
@@ -383,12 +401,16 @@ export class JobQueue {
           live.tradesTotal++;
           live.trades.push(t);
           if (live.trades.length > SNAPSHOT_TRADES) live.trades.shift();
-          this.hub.publish({ type: "trade", job_id: id, data: { trade: t, n: live.tradesTotal } });
+          // Batched: a strategy closing thousands of trades must not send thousands of
+          // messages to every subscriber; they go out with the next progress message.
+          live.pendingTrades.push(t);
+          if (live.pendingTrades.length >= MAX_TRADES_PER_MESSAGE) this.#flushTrades(live);
         },
       };
       const outcome = await runner(ctx);
       if (live.controller.signal.aborted) throw live.controller.signal.reason;
       clearInterval(live.timer);
+      this.#flushTrades(live);
       const json = JSON.stringify(outcome.result ?? null);
       const rec = await this.store.transition(id, "completed", {
         finishedAt: Date.now(),

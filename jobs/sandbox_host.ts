@@ -58,14 +58,12 @@ function writeAll(bytes: Uint8Array): void {
   while (off < bytes.length) off += Deno.stdout.writeSync(bytes.subarray(off));
 }
 
-const HT0 = performance.now();
 const { req, columns } = await readRequest();
-console.error("host: request read", (performance.now() - HT0).toFixed(0), "origin", HT0.toFixed(0));
 const nonce = hexToBytes(req.nonce);
 if (nonce.length !== NONCE_BYTES) throw new Error("Bad nonce");
 
 function writeFrame(type: number, json: unknown, binary?: Uint8Array[]): void {
-  const body = encoder.encode(JSON.stringify(json));
+  const body = json instanceof Uint8Array ? json : encoder.encode(JSON.stringify(json));
   let binLen = 0;
   for (const b of binary ?? []) binLen += b.length;
   const head = new Uint8Array(NONCE_BYTES + FRAME_HEADER_BYTES);
@@ -106,14 +104,13 @@ worker.onmessage = (e: MessageEvent<WorkerMessage>) => {
       writeFrame(FrameType.Trades, m.trades);
       break;
     case "result":
-      console.error("host: result msg", (performance.now() - HT0).toFixed(0));
       finished = true;
       worker.terminate();
-      writeFrame(FrameType.Result, m.result, [
+      writeFrame(FrameType.Result, m.json, [
         new Uint8Array(m.equityTime.buffer, m.equityTime.byteOffset, m.equityTime.byteLength),
         new Uint8Array(m.equityValue.buffer, m.equityValue.byteOffset, m.equityValue.byteLength),
+        m.orders,
       ]);
-      console.error("host: result written", (performance.now() - HT0).toFixed(0));
       Deno.exit(0);
       break;
     case "error":
@@ -135,6 +132,12 @@ worker.onerror = (e: ErrorEvent) => {
 worker.onmessageerror = () => {
   finishWithError("runtime", "The strategy sent a message that could not be read", null);
 };
+
+// Backstop for an orphaned host (the caller enforces the limit itself and kills us first).
+setTimeout(
+  () => finishWithError("timeout", `Backtest exceeded the time limit of ${req.timeoutMs} ms`, null),
+  req.timeoutMs + 2000,
+);
 
 // The watchdog: a call is "stuck" when the phase says user code is running and the call
 // counter has not moved for longer than the budget. Poll often enough that the overshoot is
@@ -207,4 +210,3 @@ const init: WorkerInit = {
   trustedModules: trustedModules(),
 };
 worker.postMessage(init, columns.map((c) => c.buffer));
-console.error("host: posted", (performance.now() - HT0).toFixed(0));

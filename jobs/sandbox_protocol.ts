@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { BacktestConfig, BacktestResult, TradeRecord } from "../engine/types.ts";
+import type { BacktestConfig, TradeRecord } from "../engine/types.ts";
 
 /** Why a sandboxed job failed; the `kind` of `SandboxError`. */
 export type SandboxErrorKind =
@@ -39,6 +39,9 @@ export interface HostRequest {
   /** Number of bars; the stdin body holds 6 × length float64 values, column after column. */
   length: number;
   onDataTimeoutMs: number;
+  /** The job's wall-clock limit: the host exits on its own shortly after (a backstop should
+   * the caller die without killing it). */
+  timeoutMs: number;
   logBytes: number;
   /** Whether the caller wants closed trades streamed (otherwise they only come in the result). */
   streamTrades: boolean;
@@ -79,8 +82,14 @@ export type WorkerMessage =
   | { type: "trades"; trades: TradeRecord[] }
   | {
     type: "result";
-    /** The result with `equity: null`; the curve travels as two transferred arrays. */
-    result: Omit<BacktestResult, "equity"> & { equity: null };
+    /**
+     * The result as UTF-8 JSON with `equity: null` (serialized in the Worker: cheaper than a
+     * structured clone plus a second serialization in the host); the curve travels as two
+     * transferred arrays.
+     */
+    json: Uint8Array;
+    /** `orders` as UTF-8 JSON: the caller parses it on first read (it is often never read). */
+    orders: Uint8Array;
     equityTime: Float64Array;
     equityValue: Float64Array;
   }
@@ -92,7 +101,10 @@ export const FrameType = Object.freeze(
     Progress: 1,
     /** JSON: an array of closed trades. */
     Trades: 2,
-    /** JSON: the result without equity; binary: equity times then equity values. */
+    /**
+     * JSON: the result with `equity` and `orders` null; binary: equity times, equity values
+     * (float64, `bars.count` each), then the orders as UTF-8 JSON.
+     */
     Result: 3,
     /** JSON: `{ kind, message, bar, logs }`. */
     Error: 4,

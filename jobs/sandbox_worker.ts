@@ -232,7 +232,6 @@ function fail(
 ): void {
   if (reported) return;
   reported = true;
-  (rest.logs as string[]).push(`engine ${(T1 - T0).toFixed(0)} pack ${(performance.now() - T1).toFixed(0)}`);
   post({ type: "error", kind, message, bar, logs: logs.finish() });
 }
 
@@ -403,7 +402,6 @@ async function run(init: WorkerInit): Promise<void> {
       trades = [];
     }
   };
-  const T0 = performance.now();
   try {
     result = runBacktest(bars, watchedStrategy(inst, control, bars.timestamp, logs), {
       config: init.config,
@@ -424,7 +422,6 @@ async function run(init: WorkerInit): Promise<void> {
     return fail(kind, describeThrown(e), bar, logs);
   }
 
-  const T1 = performance.now();
   flushTrades();
   // The curve travels as two float64 arrays: the engine's raw values when it exposes them (no
   // million `{ time, equity }` objects built only to be taken apart), else the objects.
@@ -442,26 +439,22 @@ async function run(init: WorkerInit): Promise<void> {
       equityValue[i] = curve[i].equity;
     }
   }
-  // Copy the result without reading `equity` (a lazy getter in the engine); the key stays,
-  // as null, so the result keeps its key order.
+  // Copy the result without reading `equity` (a lazy getter in the engine); `equity` and
+  // `orders` stay as null keys so the result keeps its key order, and travel apart.
   const rest = {} as Record<string, unknown>;
   for (const k of Object.keys(result)) {
-    rest[k] = k === "equity" ? null : (result as unknown as Record<string, unknown>)[k];
+    rest[k] = k === "equity" || k === "orders"
+      ? null
+      : (result as unknown as Record<string, unknown>)[k];
   }
   rest.logs = logs.finish(result.logs);
   reported = true;
-  (rest.logs as string[]).push(`engine ${(T1 - T0).toFixed(0)} pack ${(performance.now() - T1).toFixed(0)}`);
-  post(
-    {
-      type: "result",
-      result: rest as unknown as Omit<BacktestResult, "equity"> & { equity: null },
-      equityTime,
-      equityValue,
-    },
-    equityTime.buffer === equityValue.buffer
-      ? [equityTime.buffer]
-      : [equityTime.buffer, equityValue.buffer],
-  );
+  const encoder = new TextEncoder();
+  const json = encoder.encode(JSON.stringify(rest));
+  const orders = encoder.encode(JSON.stringify(result.orders));
+  const transfer = [json.buffer, orders.buffer, equityTime.buffer];
+  if (equityValue.buffer !== equityTime.buffer) transfer.push(equityValue.buffer);
+  post({ type: "result", json, orders, equityTime, equityValue }, transfer);
 }
 
 globalThis.addEventListener("unhandledrejection", (e) => {

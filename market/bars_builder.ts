@@ -49,7 +49,7 @@ export class BarsBuilder {
   #l: Float64Array;
   #c: Float64Array;
   #v: Float64Array;
-  #rowNo: Float64Array;
+  #rowNo: Int32Array;
 
   constructor(file: string, capacity: number, label: RowLabel, opts: CleanOptions = {}) {
     this.#file = file;
@@ -66,7 +66,7 @@ export class BarsBuilder {
     this.#l = new Float64Array(cap);
     this.#c = new Float64Array(cap);
     this.#v = new Float64Array(cap);
-    this.#rowNo = new Float64Array(cap);
+    this.#rowNo = new Int32Array(cap);
   }
 
   /**
@@ -138,17 +138,13 @@ export class BarsBuilder {
 
   /** Adds one row, validating prices and volume (timestamps are checked at `finish`). */
   push(t: number, o: number, h: number, l: number, c: number, v: number, row: number): void {
-    let reason: string | null = null;
-    if (!Number.isFinite(t)) reason = `timestamp is ${t}`;
-    else if (!(o > 0 && o < Infinity)) reason = `open is ${o}`;
-    else if (!(h > 0 && h < Infinity)) reason = `high is ${h}`;
-    else if (!(l > 0 && l < Infinity)) reason = `low is ${l}`;
-    else if (!(c > 0 && c < Infinity)) reason = `close is ${c}`;
-    else if (!(v >= 0 && v < Infinity)) reason = `volume is ${v}`;
-    else if (h < o || h < c) reason = `high ${h} is below max(open ${o}, close ${c})`;
-    else if (l > o || l > c) reason = `low ${l} is above min(open ${o}, close ${c})`;
-    if (reason !== null) {
-      this.invalid(row, reason);
+    // One combined test keeps this hot method small enough to inline; every comparison is
+    // false for NaN, and finiteness of h (≥ o, c) and of o, c, l (≤ h) follows from h < ∞.
+    if (
+      !(t - t === 0 && o > 0 && l > 0 && c > 0 && h < Infinity && h >= o && h >= c && l <= o &&
+        l <= c && v >= 0 && v < Infinity)
+    ) {
+      this.#reject(t, o, h, l, c, v, row);
       return;
     }
     const i = this.#n;
@@ -162,6 +158,19 @@ export class BarsBuilder {
     this.#rowNo[i] = row;
     this.#n = i + 1;
     this.#rowsRead++;
+  }
+
+  #reject(t: number, o: number, h: number, l: number, c: number, v: number, row: number): void {
+    let reason: string;
+    if (!Number.isFinite(t)) reason = `timestamp is ${t}`;
+    else if (!(o > 0 && o < Infinity)) reason = `open is ${o}`;
+    else if (!(h > 0 && h < Infinity)) reason = `high is ${h}`;
+    else if (!(l > 0 && l < Infinity)) reason = `low is ${l}`;
+    else if (!(c > 0 && c < Infinity)) reason = `close is ${c}`;
+    else if (!(v >= 0 && v < Infinity)) reason = `volume is ${v}`;
+    else if (h < o || h < c) reason = `high ${h} is below max(open ${o}, close ${c})`;
+    else reason = `low ${l} is above min(open ${o}, close ${c})`;
+    this.invalid(row, reason);
   }
 
   /** Adds a warning line to the report. */
@@ -182,7 +191,9 @@ export class BarsBuilder {
     this.#l = g(this.#l);
     this.#c = g(this.#c);
     this.#v = g(this.#v);
-    this.#rowNo = g(this.#rowNo);
+    const r = new Int32Array(cap);
+    r.set(this.#rowNo);
+    this.#rowNo = r;
   }
 
   /** Sorts (or rejects) out-of-order rows, drops (or rejects) duplicates, builds the report. */
@@ -262,7 +273,7 @@ export class BarsBuilder {
       warnings: this.#warnings,
     };
     if (extra.gaps.count > 0 && extra.gaps.largest) quality.warnings.push(gapWarning(extra.gaps));
-    this.#rowNo = new Float64Array(0);
+    this.#rowNo = new Int32Array(0);
     return { bars, quality };
   }
 

@@ -104,6 +104,26 @@ export function loadCcxt(): Promise<Ccxt> {
   return ccxtModule;
 }
 
+const instances = new Map<string, Exchange>();
+
+/**
+ * The shared ccxt exchange for `id` and `options`: one instance per configuration, so its
+ * rate limiter spans all requests of the process and its markets load once.
+ */
+export async function getExchange(
+  id: string,
+  options: Record<string, unknown> = {},
+): Promise<Exchange> {
+  const key = `${id} ${JSON.stringify(options)}`;
+  let ex = instances.get(key);
+  if (!ex) {
+    ex = await createExchange(id, options);
+    if (instances.size >= 32) instances.delete(instances.keys().next().value as string);
+    instances.set(key, ex);
+  }
+  return ex;
+}
+
 /** Creates a ccxt exchange with the rate limiter on and spot markets only. */
 export async function createExchange(
   id: string,
@@ -223,6 +243,19 @@ export async function fetchOhlcvRange(
   return rows;
 }
 
+/**
+ * `ex.loadMarkets()`, retryable: ccxt keeps a failed load's rejected promise and hands it
+ * back on every later call, so clear it on failure to let the next attempt really retry.
+ */
+async function loadMarketsAgain(ex: Exchange): Promise<void> {
+  try {
+    await ex.loadMarkets();
+  } catch (e) {
+    (ex as unknown as { marketsLoading: unknown }).marketsLoading = undefined;
+    throw e;
+  }
+}
+
 function entryBytes(e: CacheEntry): number {
   return e.bars.length * 48 + 64;
 }
@@ -253,7 +286,7 @@ export async function loadExchangeBars(
     warnings.push(m);
     opts.onWarning?.(m);
   };
-  const ex = await createExchange(req.exchange, opts.exchangeOptions);
+  const ex = await getExchange(req.exchange, opts.exchangeOptions);
   const id = req.exchange as ExchangeId;
   const label = `${id} ${req.symbol} ${req.timeframe}`;
   const tfs = ex.timeframes as Record<string, unknown> | undefined;
@@ -278,8 +311,8 @@ export async function loadExchangeBars(
     try {
       entry = await opts.cache.read(key);
     } catch (e) {
-      if (!(e instanceof CacheCorruptError)) throw e;
-      warn(`${e.message}; discarding it and fetching again`);
+      if (e instanceof CacheCorruptError) warn(`${e.message}; discarding it and fetching again`);
+      else warn(`could not read the cache ${opts.cache.locate(key)}: ${(e as Error).message}`);
       entry = null;
     }
   }
@@ -303,7 +336,7 @@ export async function loadExchangeBars(
     const ccxt = await loadCcxt();
     const retries = opts.retries ?? 4, backoffMs = opts.backoffMs ?? 500;
     try {
-      await retry(() => ex.loadMarkets(), {
+      await retry(() => loadMarketsAgain(ex), {
         retries,
         backoffMs,
         isRetryable: (e) => isTransient(ccxt, e) && !isNoConnection(ccxt, e),
@@ -377,17 +410,27 @@ export async function loadExchangeBars(
       onDuplicate: "drop",
       onUnsorted: "sort",
     });
-    fetchedRows.forEach((r, i) =>
-      b.push(
-        Number(r[0]),
-        Number(r[1]),
-        Number(r[2]),
-        Number(r[3]),
-        Number(r[4]),
-        Number(r[5] ?? 0),
-        i + 1,
-      )
-    );
+    fetchedRows.forEach((r, i) => {
+      try {
+        b.push(
+          Number(r[0]),
+          Number(r[1]),
+          Number(r[2]),
+          Number(r[3]),
+          Number(r[4]),
+          Number(r[5] ?? 0),
+          i + 1,
+        );
+      } catch (e) {
+        // Corrupt data is worse than none: refuse the answer, naming the candle.
+        const why = (e as Error).message.replace(/^.* record \d+: /, "");
+        throw new MarketDataError(
+          "exchange",
+          `${label}: the exchange sent an invalid candle at ${formatTime(Number(r[0]))}: ${why}`,
+          { cause: e },
+        );
+      }
+    });
     for (let i = 0; i < merged.length; i++) {
       b.push(
         merged.timestamp[i],
@@ -405,7 +448,14 @@ export async function loadExchangeBars(
       coverage: mergeRanges([...coverage, ...done]),
       fetchedAt: now,
     };
-    if (opts.cache) await opts.cache.write(key, newEntry);
+    if (opts.cache) {
+      // The bars are good even when storing them fails (disk full, a concurrent KV writer).
+      try {
+        await opts.cache.write(key, newEntry);
+      } catch (e) {
+        warn(`could not update the cache ${opts.cache.locate(key)}: ${(e as Error).message}`);
+      }
+    }
     entry = newEntry;
     if (fetchedRows.length > 0 || done.length > 0) {
       warnings.unshift(

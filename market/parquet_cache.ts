@@ -67,6 +67,8 @@ export class CacheCorruptError extends Error {
 }
 
 const META_KEY = "wagyu.cache";
+/** Age after which a temp file is a crashed writer's leftover. */
+const STALE_TMP_MS = 10 * 60_000;
 const VERSION = 1;
 
 /** `BTC/USDT` + `1h` → `BTC_USDT_1h.parquet` (other characters made file-safe). */
@@ -189,9 +191,14 @@ export class ParquetFileCache implements CacheBackend {
     await Deno.mkdir(dir, { recursive: true });
     const bytes = encodeEntry(key, entry);
     const base = path.slice(dir.length + 1);
-    // Leftovers of writers that crashed before their rename.
+    // Leftovers of writers that crashed before their rename. Only old ones: a fresh temp file
+    // may belong to another process (the server and a CLI fetch) writing right now.
+    const staleBefore = Date.now() - STALE_TMP_MS;
     for await (const e of Deno.readDir(dir)) {
-      if (e.name.startsWith(`${base}.tmp-`)) await Deno.remove(`${dir}/${e.name}`).catch(() => {});
+      if (!e.name.startsWith(`${base}.tmp-`)) continue;
+      const p = `${dir}/${e.name}`;
+      const st = await Deno.stat(p).catch(() => null);
+      if (st && (st.mtime?.getTime() ?? 0) < staleBefore) await Deno.remove(p).catch(() => {});
     }
     const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
     try {

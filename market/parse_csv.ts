@@ -308,7 +308,11 @@ export function readCsv(text: string, name = "data.csv", opts: CleanOptions = {}
       if (bad === 0 || bad === 6) {
         builder.invalid(
           rowLine,
-          `${ROLE_NAMES[bad]} ${JSON.stringify(raw)} is not a date or epoch number`,
+          bad === 0
+            ? `time ${
+              JSON.stringify(raw)
+            } is not a date or epoch number (expected YYYY-MM-DD, ISO 8601 or epoch s/ms)`
+            : `time of day ${JSON.stringify(raw)} is not HH:MM[:SS]`,
         );
         continue;
       }

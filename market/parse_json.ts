@@ -116,7 +116,9 @@ export function readJson(text: string, name = "data.json", opts: CleanOptions = 
         rec,
         raw[0] === undefined
           ? "time is missing"
-          : `time ${JSON.stringify(raw[0])} is not a date or epoch number`,
+          : `time ${
+            JSON.stringify(raw[0])
+          } is not a date or epoch number (expected YYYY-MM-DD, ISO 8601 or epoch s/ms)`,
       );
       continue;
     }
@@ -173,7 +175,12 @@ function readColumnar(
   for (let i = 0; i < n; i++) {
     const t = timeValue(get(0, i));
     if (Number.isNaN(t)) {
-      b.invalid(i + 1, `time ${JSON.stringify(get(0, i))} is not a date or epoch number`);
+      b.invalid(
+        i + 1,
+        `time ${
+          JSON.stringify(get(0, i))
+        } is not a date or epoch number (expected YYYY-MM-DD, ISO 8601 or epoch s/ms)`,
+      );
       continue;
     }
     b.push(

@@ -53,7 +53,8 @@ export function epochToMs(v: number): number {
  * NaN. Accepts `YYYY-MM-DD` (also `/` or `.` separators), then optionally `T` or a space and
  * `HH:MM[:SS[.fff…]]`, then optionally `Z` or `±HH[:MM]`. No offset means UTC (market data
  * files almost always carry exchange or UTC dates; local-time guessing would make results
- * depend on the machine). Anything else falls back to `Date.parse`.
+ * depend on the machine). Dates spelled with a month name ("Aug 19, 2004") go through
+ * `Date.parse` (as UTC); ambiguous all-numeric orders such as 01/02/2020 are refused.
  */
 export function parseIsoTime(s: string, a: number, b: number): number {
   while (a < b && s.charCodeAt(a) === 32) a++;
@@ -110,7 +111,12 @@ export function parseIsoTime(s: string, a: number, b: number): number {
     }
   }
   if (len === 0) return NaN;
-  const t = Date.parse(s.slice(a, b));
+  // Other spellings only when they name the month ("Aug 19, 2004"): all-numeric ones like
+  // 01/02/2020 are ambiguous (US or European order), and guessing would give wrong dates.
+  const str = s.slice(a, b);
+  if (!/[a-z]{3}/i.test(str)) return NaN;
+  const zoned = /(UTC|GMT|Z|[+-]\d\d:?\d\d)$/i.test(str);
+  const t = Date.parse(zoned ? str : `${str} UTC`);
   return Number.isFinite(t) ? t : NaN;
 }
 

@@ -33,7 +33,8 @@ export interface Constraint {
 /** Largest grid `expandGrid` materializes; beyond it use random search. */
 export const MAX_GRID_SIZE = 5_000_000;
 
-const CONSTRAINT_RE = /^\s*([A-Za-z_][\w]*|-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*(<=|>=|==|!=|<|>)\s*([A-Za-z_][\w]*|-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*$/;
+const CONSTRAINT_RE =
+  /^\s*([A-Za-z_][\w]*|-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*(<=|>=|==|!=|<|>)\s*([A-Za-z_][\w]*|-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*$/;
 
 /**
  * Parses `"fast < slow"`; throws `SyntaxError` naming the constraint when it is malformed.
@@ -98,7 +99,9 @@ function _decimals(x: number): number {
  */
 export function parseParamArg(arg: string): [string, ParamSpec] {
   const eq = arg.indexOf("=");
-  if (eq <= 0) throw new SyntaxError(`Cannot parse grid "${arg}": expected name=min:max:step or name=a,b,c`);
+  if (eq <= 0) {
+    throw new SyntaxError(`Cannot parse grid "${arg}": expected name=min:max:step or name=a,b,c`);
+  }
   const name = arg.slice(0, eq).trim();
   const rest = arg.slice(eq + 1).trim();
   if (rest.includes(":")) {
@@ -183,7 +186,9 @@ export function expandGrid(spec: GridSpec, fixed: ParamSet = {}): ParamSet[] {
   const lists = names.map((n) => rangeValues(n, spec.params[n]));
   const total = lists.reduce((a, l) => a * l.length, 1);
   if (total > MAX_GRID_SIZE) {
-    throw new RangeError(`Grid has ${total} combinations, more than ${MAX_GRID_SIZE}; use random search`);
+    throw new RangeError(
+      `Grid has ${total} combinations, more than ${MAX_GRID_SIZE}; use random search`,
+    );
   }
   const constraints = (spec.constraints ?? []).map(parseConstraint);
   const out: ParamSet[] = [];

@@ -8,7 +8,7 @@
  */
 import { loadBars } from "../market/load_bars.ts";
 import type { Bars } from "../engine/types.ts";
-import { isShardMessage, processShard } from "./kv_shards.ts";
+import { listenForShards } from "./kv_shards.ts";
 
 if (import.meta.main) {
   const [path, name] = Deno.args;
@@ -28,10 +28,9 @@ if (import.meta.main) {
     return b;
   };
   console.log(`ready ${processor}`);
-  await kv.listenQueue(async (m: unknown) => {
-    if (!isShardMessage(m)) return;
-    if (await processShard(kv, m, { processor, loadBars: load })) {
-      console.log(`computed ${m.jobId} ${m.shard} ${m.start} ${m.end}`);
-    }
+  await listenForShards(kv, {
+    processor,
+    loadBars: load,
+    onComputed: (m) => console.log(`computed ${m.jobId} ${m.shard} ${m.start} ${m.end}`),
   });
 }

@@ -58,6 +58,21 @@ export interface ShardResult {
   metrics: ComboMetrics[];
 }
 
+/**
+ * Runs a KV operation, retrying while SQLite reports "database is locked": several processes
+ * share one local KV file, and a busy file is a wait, not a failure.
+ */
+async function _retry<T>(op: () => Promise<T>): Promise<T> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await op();
+    } catch (e) {
+      if (attempt >= 50 || !/database is locked|busy/i.test(String((e as Error).message))) throw e;
+      await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * Math.min(attempt + 1, 10)));
+    }
+  }
+}
+
 /** Stores the job and enqueues one message per shard; returns the number of shards. */
 export async function enqueueShards(kv: Deno.Kv, job: ShardJob): Promise<number> {
   const total = expandGrid(job.grid).length;
@@ -65,7 +80,7 @@ export async function enqueueShards(kv: Deno.Kv, job: ShardJob): Promise<number>
   if (!Number.isInteger(size) || size < 1 || size > 400) {
     throw new RangeError(`shardSize must be an integer in 1..400 (KV value limit), got ${size}`);
   }
-  await kv.set([ROOT, job.id, "job"], { ...job, total });
+  await _retry(() => kv.set([ROOT, job.id, "job"], { ...job, total }));
   const shards = Math.ceil(total / size);
   for (let s = 0; s < shards; s++) {
     const msg: ShardMessage = {
@@ -75,7 +90,7 @@ export async function enqueueShards(kv: Deno.Kv, job: ShardJob): Promise<number>
       start: s * size,
       end: Math.min(total, (s + 1) * size),
     };
-    await kv.enqueue(msg);
+    await _retry(() => kv.enqueue(msg));
   }
   return shards;
 }
@@ -105,20 +120,21 @@ export async function processShard(
 ): Promise<boolean> {
   const claimKey = [ROOT, msg.jobId, "claim", msg.shard];
   const resultKey = [ROOT, msg.jobId, "result", msg.shard];
-  const [claim, result] = await kv.getMany<[{ processor: string; at: number }, ShardResult]>([
-    claimKey,
-    resultKey,
-  ]);
+  const [claim, result] = await _retry(() =>
+    kv.getMany<[{ processor: string; at: number }, ShardResult]>([claimKey, resultKey])
+  );
   if (result.value !== null) return false;
   if (claim.value !== null && Date.now() - claim.value.at < (opts.claimTtlMs ?? 600_000)) {
     return false;
   }
-  const won = await kv.atomic()
-    .check({ key: claimKey, versionstamp: claim.versionstamp })
-    .set(claimKey, { processor: opts.processor, at: Date.now() })
-    .commit();
+  const won = await _retry(() =>
+    kv.atomic()
+      .check({ key: claimKey, versionstamp: claim.versionstamp })
+      .set(claimKey, { processor: opts.processor, at: Date.now() })
+      .commit()
+  );
   if (!won.ok) return false;
-  const job = (await kv.get<ShardJob>([ROOT, msg.jobId, "job"])).value;
+  const job = (await _retry(() => kv.get<ShardJob>([ROOT, msg.jobId, "job"]))).value;
   if (!job) throw new Error(`Shard ${msg.shard} of unknown job ${msg.jobId}`);
   const bars = await opts.loadBars(job.dataPath);
   const combos = expandGrid(job.grid).slice(msg.start, msg.end);
@@ -127,14 +143,32 @@ export async function processShard(
     annualization: annualizationOf(resolveConfig(job.config ?? {}), bars),
   });
   const value: ShardResult = { processor: opts.processor, start: msg.start, metrics };
-  await kv.set(resultKey, value);
+  await _retry(() => kv.set(resultKey, value));
   return true;
 }
 
-/** Listens on the KV queue and processes shard messages until the KV is closed. */
-export function listenForShards(kv: Deno.Kv, opts: ShardProcessorOptions): Promise<void> {
+/** A self-renewing wake-up message; see `listenForShards`. */
+const TICK = { kind: "wagyu.opt_tick" } as const;
+
+/**
+ * Listens on the KV queue and processes shard messages until the KV is closed. Local KV
+ * (SQLite) notices messages enqueued by another process only on a slow poll (about a minute),
+ * so each listener keeps one delayed tick message in the queue: whoever dequeues a tick
+ * enqueues the next, and the wake-up makes every listener look for ready shards within
+ * `tickMs`. (On Deno Deploy the queue pushes and the ticks are merely cheap.)
+ */
+export async function listenForShards(
+  kv: Deno.Kv,
+  opts: ShardProcessorOptions & { tickMs?: number; onComputed?: (m: ShardMessage) => void },
+): Promise<void> {
+  const tickMs = opts.tickMs ?? 200;
+  await _retry(() => kv.enqueue(TICK, { delay: tickMs }));
   return kv.listenQueue(async (m: unknown) => {
-    if (isShardMessage(m)) await processShard(kv, m, opts);
+    if (typeof m === "object" && m !== null && (m as { kind?: string }).kind === TICK.kind) {
+      await _retry(() => kv.enqueue(TICK, { delay: tickMs }));
+      return;
+    }
+    if (isShardMessage(m) && await processShard(kv, m, opts)) opts.onComputed?.(m);
   });
 }
 
@@ -163,7 +197,12 @@ export async function collectShards(
   const results: ShardResult[] = new Array(shards);
   let have = 0;
   while (have < shards) {
-    for await (const e of kv.list<ShardResult>({ prefix: [ROOT, id, "result"] })) {
+    const found = await _retry(async () => {
+      const out: Deno.KvEntry<ShardResult>[] = [];
+      for await (const e of kv.list<ShardResult>({ prefix: [ROOT, id, "result"] })) out.push(e);
+      return out;
+    });
+    for (const e of found) {
       const s = e.key[3] as number;
       if (!results[s]) {
         results[s] = e.value;

@@ -6,10 +6,10 @@
  */
 import {
   expandGrid,
-  type GridSpec,
   gridSize,
-  parseConstraint,
+  type GridSpec,
   type ParamSet,
+  parseConstraint,
   rangeValues,
   satisfies,
 } from "./grid.ts";

@@ -8,7 +8,8 @@
  * {values} }, constraints?: ["fast < slow"] }`; optional `search` (`{ kind: "grid" }` default,
  * or `{ kind: "random", samples, seed? }`), `objective` (sharpe, sortino, calmar, cagr,
  * totalReturn, maxDrawdown, profitFactor; default sharpe), `filters` (["trades>=10"]), `top`,
- * `backend` ("auto" default | "workers" | "webgpu" | "gpujs" | "cpu"), `config` (engine
+ * `backend` ("auto" default | "workers" | "webgpu" | "gpujs" | "cpu"; auto = WebGPU on a
+ * hardware adapter, else "cpu" for families and "workers" for code), `config` (engine
  * config: fees, slippageBps, mode, …), `fixed` (params held constant).
  *
  * Progress (`OptimizationProgress`, through `onProgress`): `{ done, total, best, points,
@@ -69,6 +70,8 @@ export interface OptimizationRequest {
   fixed?: ParamSet;
   /** Worker pool size (workers backend). @default one per core */
   workers?: number;
+  /** Time budget per combination for strategy code on the workers backend. @default 120_000 */
+  comboTimeoutMs?: number;
 }
 
 /** A progress report. */
@@ -103,6 +106,11 @@ export interface OptimizationResult {
 export interface RunOptimizationOptions {
   onProgress?: (p: OptimizationProgress) => void;
   signal?: AbortSignal;
+  /**
+   * Smallest grid (combinations × bars) for which backend "cpu" starts a worker pool rather
+   * than running in-process. @default 20_000_000
+   */
+  poolMinBarEvaluations?: number;
 }
 
 /** The source text of a built-in family's example strategy. */
@@ -118,9 +126,10 @@ export async function familyClass(id: FamilyId): Promise<StrategyClass> {
 }
 
 /**
- * Which backend "auto" means here: for a built-in family WebGPU on a hardware adapter, else
- * the gpu.js kernel on its best backend; for user code the worker pool. A software adapter
- * (llvmpipe) is skipped: it is correct but slower than gpu.js's WebAssembly backend.
+ * Which backend "auto" means here: for a built-in family WebGPU on a hardware adapter, else the
+ * CPU decision kernel (in a worker pool for large grids); for user code the engine worker pool.
+ * On a software adapter (llvmpipe) WebGPU and gpu.js are correct but slower than the CPU
+ * kernel (bench/optimizer_bench.ts), so auto does not pick them.
  */
 export async function autoBackend(strategy: StrategySpec): Promise<Exclude<BackendName, "auto">> {
   if (!("family" in strategy)) return "workers";
@@ -135,8 +144,11 @@ export async function autoBackend(strategy: StrategySpec): Promise<Exclude<Backe
   } catch {
     // no WebGPU here
   }
-  return "gpujs";
+  return "cpu";
 }
+
+/** Grids with fewer bar-evaluations than this run the CPU kernel in-process (no pool start-up). */
+const POOL_MIN_BAR_EVALUATIONS = 20_000_000;
 
 async function _kernel(name: "webgpu" | "gpujs" | "cpu"): Promise<DecisionKernel> {
   if (name === "cpu") return new CpuKernel();
@@ -214,11 +226,27 @@ export async function runOptimization(
 
   let info = "";
   let fallbacks = 0;
-  if (backend === "workers") {
+  const poolSize = Math.max(1, Math.min(req.workers ?? navigator.hardwareConcurrency ?? 1, total));
+  if (
+    backend === "cpu" && "family" in strategy && poolSize > 1 &&
+    total * req.bars.length >= (opts.poolMinBarEvaluations ?? POOL_MIN_BAR_EVALUATIONS)
+  ) {
+    // the CPU kernel, split over a worker pool: one core each
+    info = `cpu reference kernel × ${poolSize} workers`;
+    await runWorkerPool(req.bars, { code: "" }, combos, {
+      size: poolSize,
+      config: req.config,
+      family: { id: strategy.family, annualization: annualizationOf(config, req.bars) },
+      chunkSize: Math.max(1, Math.min(64, Math.floor(total / (poolSize * 8)))),
+      onChunk: report,
+      signal: opts.signal,
+    });
+  } else if (backend === "workers") {
     const source = "family" in strategy ? await familySource(strategy.family) : strategy;
-    info = `${Math.min(req.workers ?? navigator.hardwareConcurrency ?? 1, total)} workers`;
+    info = `engine × ${poolSize} workers`;
     await runWorkerPool(req.bars, source, combos, {
       size: req.workers,
+      comboTimeoutMs: "family" in strategy ? undefined : req.comboTimeoutMs ?? 120_000,
       config: req.config,
       onChunk: report,
       signal: opts.signal,

@@ -20,11 +20,7 @@ import type { BacktestResult, Bars } from "../engine/types.ts";
 import type { ParamSet } from "./grid.ts";
 import type { ComboMetrics, ComboResult } from "./objective.ts";
 import { comboMetricsOf } from "./backends/pool_protocol.ts";
-import {
-  familyClass,
-  type OptimizationRequest,
-  runOptimization,
-} from "./run_optimization.ts";
+import { familyClass, type OptimizationRequest, runOptimization } from "./run_optimization.ts";
 
 /** A walk-forward request: an optimization request plus the window layout. */
 export interface WalkForwardRequest extends OptimizationRequest {
@@ -53,7 +49,13 @@ export interface WalkForwardResult {
   windows: WalkForwardWindow[];
   /** The stitched out-of-sample equity curve, starting at the configured cash. */
   equity: { time: number; equity: number }[];
-  metrics: { totalReturn: number; cagr: number; sharpe: number; sortino: number; maxDrawdown: number };
+  metrics: {
+    totalReturn: number;
+    cagr: number;
+    sharpe: number;
+    sortino: number;
+    maxDrawdown: number;
+  };
 }
 
 /** Window layout: [inStart, inEnd, outEnd) triples; throws `RangeError` when none fits. */
@@ -140,7 +142,12 @@ export async function runWalkForward(
     };
     if (equity.length === 0) equity.push({ time: bars.timestamp[inEnd - 1], equity: level });
     if (opt.best) {
-      const res = await _runOnce(req, sliceBars(bars, inStart, outEnd), opt.best.params, opts.signal);
+      const res = await _runOnce(
+        req,
+        sliceBars(bars, inStart, outEnd),
+        opt.best.params,
+        opts.signal,
+      );
       // equity from the last in-sample bar (the base) through the window's end
       const base = res.equity[inEnd - 1 - inStart].equity;
       const curve = new Float64Array(outEnd - inEnd + 1);

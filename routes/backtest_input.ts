@@ -6,7 +6,7 @@
  * @module
  */
 import type { Bars } from "../engine/types.ts";
-import { barsFromRows, BarsError } from "../engine/bars.ts";
+import { BarsError, barsFromRows } from "../engine/bars.ts";
 import { type ConfigInput, parseSizing, resolveConfig } from "../engine/config.ts";
 import { TEMPLATES } from "../examples/index.ts";
 import { DataFileError, loadBars } from "../market/load_bars.ts";
@@ -43,9 +43,14 @@ function timeMs(field: string, v: string | number | undefined): number | undefin
   if (v === undefined) return undefined;
   const t = typeof v === "number" ? v : Date.parse(v);
   if (!Number.isFinite(t)) {
-    throw new ApiError(400, "invalid_request", `data.${field}: expected ms or an ISO date, got ${JSON.stringify(v)}`, {
-      field: `data.${field}`,
-    });
+    throw new ApiError(
+      400,
+      "invalid_request",
+      `data.${field}: expected ms or an ISO date, got ${JSON.stringify(v)}`,
+      {
+        field: `data.${field}`,
+      },
+    );
   }
   return t;
 }
@@ -68,7 +73,9 @@ export async function templateSource(id: string): Promise<string> {
 export async function strategyCode(
   spec: BacktestRequest["strategy"],
 ): Promise<{ code: string; template: string | null }> {
-  if ("template" in spec) return { code: await templateSource(spec.template), template: spec.template };
+  if ("template" in spec) {
+    return { code: await templateSource(spec.template), template: spec.template };
+  }
   return { code: spec.code, template: null };
 }
 
@@ -78,7 +85,9 @@ export function configInput(config: BacktestRequest["config"]): ConfigInput {
   const { sizing, ...rest } = config;
   try {
     const out: ConfigInput = { ...rest };
-    if (sizing !== undefined) out.sizing = typeof sizing === "string" ? parseSizing(sizing) : sizing;
+    if (sizing !== undefined) {
+      out.sizing = typeof sizing === "string" ? parseSizing(sizing) : sizing;
+    }
     resolveConfig(out);
     return out;
   } catch (err) {
@@ -177,9 +186,14 @@ export function toApiError(err: unknown): ApiError | null {
   }
   if (err instanceof MarketDataError) {
     const unavailable = err.code === "offline" || err.code === "exchange";
-    return new ApiError(unavailable ? 422 : 400, unavailable ? "data_unavailable" : err.code, err.message, {
-      reason: err.code,
-    });
+    return new ApiError(
+      unavailable ? 422 : 400,
+      unavailable ? "data_unavailable" : err.code,
+      err.message,
+      {
+        reason: err.code,
+      },
+    );
   }
   return null;
 }

@@ -85,14 +85,25 @@ export function backtestRoutes(s: AppServices) {
     .post("/api/strategy/compile", jsonBody(CompileRequestSchema), async (c) => {
       const r = await compileStrategy(c.req.valid("json").code);
       if (r.ok) {
-        return c.json({ ok: true as const, params: r.params, warnings: r.warnings, diagnostics: [] });
+        return c.json({
+          ok: true as const,
+          params: r.params,
+          warnings: r.warnings,
+          diagnostics: [],
+        });
       }
       return c.json({ ok: false as const, diagnostics: r.diagnostics });
     })
     .post("/api/strategy/execute", jsonBody(BacktestRequestSchema), async (c) => {
       const max = s.options.limits.maxConcurrentExecutes;
       if (s.executes.inFlight >= max) {
-        throw limitError(429, "maxConcurrentExecutes", max, s.executes.inFlight, "Running executes");
+        throw limitError(
+          429,
+          "maxConcurrentExecutes",
+          max,
+          s.executes.inFlight,
+          "Running executes",
+        );
       }
       s.executes.inFlight++;
       try {

@@ -74,9 +74,14 @@ export function datasetRoutes(s: AppServices) {
         name ??= file.name;
       }
       if (!name) {
-        throw new ApiError(400, "invalid_upload", "Name the dataset: ?name=<file>.csv|json|parquet", {
-          field: "name",
-        });
+        throw new ApiError(
+          400,
+          "invalid_upload",
+          "Name the dataset: ?name=<file>.csv|json|parquet",
+          {
+            field: "name",
+          },
+        );
       }
       if (bytes.length === 0) {
         throw new ApiError(400, "invalid_upload", "The uploaded file is empty", null);

@@ -71,7 +71,11 @@ export async function statusResponse(
 }
 
 /** Result answer: the stored result text, 409 while the job is not completed. */
-export async function resultResponse(c: Context, rec: JobRecord, s: AppServices): Promise<Response> {
+export async function resultResponse(
+  c: Context,
+  rec: JobRecord,
+  s: AppServices,
+): Promise<Response> {
   if (rec.status !== "completed") {
     throw new ApiError(
       409,
@@ -85,7 +89,11 @@ export async function resultResponse(c: Context, rec: JobRecord, s: AppServices)
 }
 
 /** Submits a job, mapping a full queue to 429 naming `maxQueuedJobs`. */
-export async function submitJob(s: AppServices, kind: JobKind, request: unknown): Promise<JobRecord> {
+export async function submitJob(
+  s: AppServices,
+  kind: JobKind,
+  request: unknown,
+): Promise<JobRecord> {
   try {
     return await s.queue.submit(kind, request);
   } catch (err) {

@@ -134,7 +134,10 @@ const OPS: Op[] = [
     method: "get",
     path: "/api/strategies",
     summary: "Strategy templates with their source and default params",
-    ok: { status: 200, description: "{ templates: [{ id, name, description, file, params, source }] }" },
+    ok: {
+      status: 200,
+      description: "{ templates: [{ id, name, description, file, params, source }] }",
+    },
     errors: [],
   },
   {
@@ -147,7 +150,8 @@ const OPS: Op[] = [
   {
     method: "post",
     path: "/api/datasets",
-    summary: "Upload a CSV, JSON or Parquet dataset (raw body with ?name=, or multipart field file)",
+    summary:
+      "Upload a CSV, JSON or Parquet dataset (raw body with ?name=, or multipart field file)",
     bodyType: "application/octet-stream",
     query: UploadQuerySchema,
     ok: { status: 201, description: "The stored dataset with its bar count and quality report" },
@@ -201,7 +205,12 @@ export function openApiDocument(opts: ServerOptions): Json {
     if (op.query) {
       const q = schema(op.query) as { properties?: Record<string, Json>; required?: string[] };
       for (const [name, s] of Object.entries(q.properties ?? {})) {
-        params.push({ name, in: "query", required: q.required?.includes(name) ?? false, schema: s });
+        params.push({
+          name,
+          in: "query",
+          required: q.required?.includes(name) ?? false,
+          schema: s,
+        });
       }
     }
     if (params.length) operation.parameters = params;
@@ -219,7 +228,9 @@ export function openApiDocument(opts: ServerOptions): Json {
     const responses = operation.responses as Record<string, Json>;
     responses[String(op.ok.status)] = {
       description: op.ok.description,
-      content: { "application/json": { schema: op.ok.schema ? schema(op.ok.schema, "output") : {} } },
+      content: {
+        "application/json": { schema: op.ok.schema ? schema(op.ok.schema, "output") : {} },
+      },
     };
     const errs = [...op.errors, 500];
     if (op.mutating) errs.push(401, 403);

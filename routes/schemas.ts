@@ -211,7 +211,7 @@ export const WsMessageSchema = z.object({
     error: z.string().optional(),
     status: JobStatusSchema.optional(),
     result_url: z.string().optional(),
-    trade: z.unknown().optional(),
+    trades: z.array(z.unknown()).optional(),
   }).passthrough(),
 });
 

@@ -81,7 +81,10 @@ export function securityMiddleware(opts: ServerOptions): MiddlewareHandler[] {
 }
 
 /** 413 beyond `max` bytes (checked on Content-Length and while streaming). */
-export function sizeLimit(limit: "maxBodyBytes" | "maxUploadBytes", max: number): MiddlewareHandler {
+export function sizeLimit(
+  limit: "maxBodyBytes" | "maxUploadBytes",
+  max: number,
+): MiddlewareHandler {
   return bodyLimit({
     maxSize: max,
     onError: () => {

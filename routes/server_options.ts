@@ -129,9 +129,12 @@ export function resolveServerOptions(
   }
   const recovery = input.recovery ?? envGet(env, "WAGYU_RECOVERY") ?? "requeue";
   if (recovery !== "requeue" && recovery !== "fail") {
-    throw new RangeError(`Invalid server option WAGYU_RECOVERY: expected requeue or fail, got ${recovery}`);
+    throw new RangeError(
+      `Invalid server option WAGYU_RECOVERY: expected requeue or fail, got ${recovery}`,
+    );
   }
-  const workers = input.workers ?? positiveInt("WAGYU_WORKERS", envGet(env, "WAGYU_WORKERS") ?? cores);
+  const workers = input.workers ??
+    positiveInt("WAGYU_WORKERS", envGet(env, "WAGYU_WORKERS") ?? cores);
   const corsRaw = envGet(env, "WAGYU_CORS_ORIGINS");
   return {
     port: input.port ?? (envGet(env, "PORT") === undefined ? 8080 : portNumber(env.PORT!)),
@@ -139,7 +142,9 @@ export function resolveServerOptions(
     kvPath: input.kvPath ?? envGet(env, "WAGYU_KV_PATH") ?? "data/wagyu.kv",
     recovery,
     workers: positiveInt("workers", workers),
-    apiToken: input.apiToken !== undefined ? input.apiToken : envGet(env, "WAGYU_API_TOKEN") ?? null,
+    apiToken: input.apiToken !== undefined
+      ? input.apiToken
+      : envGet(env, "WAGYU_API_TOKEN") ?? null,
     corsOrigins: input.corsOrigins ??
       (corsRaw === undefined ? [] : corsRaw.split(",").map((s) => s.trim()).filter(Boolean)),
     datasetsDir: input.datasetsDir ?? envGet(env, "WAGYU_DATASETS_DIR") ?? "data/datasets",

@@ -24,10 +24,16 @@ const TYPES: Record<string, string> = {
   ".txt": "text/plain; charset=utf-8",
 };
 
-// Started when the server imports this module: the first page load rarely waits for it.
-const bundleReady = ensureBundle().catch((err) => {
-  console.error(`[wagyu] UI bundle: ${err.message}`);
-});
+/**
+ * Builds the UI bundle when it is missing or stale (once per process). `main.ts` calls it at
+ * start so the first page view does not wait; the routes below await the same promise. It is
+ * not started on import, so tests that import the app without using the UI never spawn a build.
+ */
+export function prepareUi(): Promise<void> {
+  return ensureBundle().catch((err) => {
+    console.error(`[wagyu] UI bundle: ${err.message}`);
+  });
+}
 
 /**
  * A request path under /static/ as a file URL inside static/, or null when it tries to leave
@@ -48,7 +54,7 @@ export function staticFileUrl(rest: string): URL | null {
 }
 
 async function bundleVersion(): Promise<string> {
-  await bundleReady;
+  await prepareUi();
   try {
     const st = await Deno.stat(BUNDLE_URL);
     return `${st.mtime?.getTime() ?? 0}-${st.size}`;

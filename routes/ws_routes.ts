@@ -30,7 +30,11 @@ async function finishedJobMessages(rec: JobRecord, s: AppServices): Promise<WsMe
     data: { kind: rec.kind, status: rec.status, progress: rec.progress, trades: [] },
   };
   if (rec.status === "completed") {
-    const data: Record<string, unknown> = { status: "completed", progress: 1, summary: rec.summary };
+    const data: Record<string, unknown> = {
+      status: "completed",
+      progress: 1,
+      summary: rec.summary,
+    };
     const url = rec.kind === "optimization"
       ? `/api/optimization/${rec.id}/result`
       : `/api/backtest/${rec.id}/result`;

@@ -143,6 +143,37 @@ export async function bundleReport(): Promise<
 }
 
 let pending: Promise<void> | null = null;
+const LOCK = new URL(".build.lock", BUILD_DIR);
+/** A lock older than this belongs to a build that died; it is taken over. */
+const LOCK_STALE_MS = 120_000;
+
+/**
+ * Runs `fn` holding static/build/.build.lock, so processes started together (parallel test
+ * files, several servers) build once instead of each spawning `deno bundle`.
+ */
+async function withBuildLock(fn: () => Promise<void>): Promise<void> {
+  await Deno.mkdir(BUILD_DIR, { recursive: true });
+  const t0 = Date.now();
+  while (true) {
+    try {
+      (await Deno.open(LOCK, { write: true, createNew: true })).close();
+      break;
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+      const at = await mtime(LOCK);
+      if (at !== null && Date.now() - at > LOCK_STALE_MS) {
+        await Deno.remove(LOCK).catch(() => {});
+      } else if (Date.now() - t0 > LOCK_STALE_MS) {
+        throw new BundleError("Timed out waiting for another process's bundle build");
+      } else await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  try {
+    await fn();
+  } finally {
+    await Deno.remove(LOCK).catch(() => {});
+  }
+}
 
 /**
  * Builds the bundle once per process when it is missing or stale; later calls share the
@@ -150,7 +181,11 @@ let pending: Promise<void> | null = null;
  */
 export function ensureBundle(): Promise<void> {
   pending ??= (async () => {
-    if (await bundleIsStale()) await buildBundle();
+    if (!(await bundleIsStale())) return;
+    // another process may have built it while this one waited for the lock
+    await withBuildLock(async () => {
+      if (await bundleIsStale()) await buildBundle();
+    });
   })().catch((err) => {
     pending = null;
     throw err;

@@ -67,6 +67,8 @@ export function editorExtensions(onChange: (text: string) => void, label: string
     lintGutter(),
     keymap.of([...defaultKeymap, ...historyKeymap]),
     theme,
+    // the editor column is narrow; wrapped lines beat a horizontal scroll for reading code
+    EditorView.lineWrapping,
     EditorView.contentAttributes.of({ "aria-label": label }),
     EditorView.updateListener.of((u) => {
       if (u.docChanged) onChange(u.state.doc.toString());

@@ -60,10 +60,16 @@ function toFraction(p: unknown): number | null {
   return Math.min(1, Math.max(0, p > 1 ? p / 100 : p));
 }
 
+// deno-lint-ignore no-control-regex
+const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
+
+/** A readable error line: server messages may carry terminal colour codes from a child process. */
 function errorText(e: unknown): string {
-  if (typeof e === "string") return e;
-  if (e && typeof e === "object" && "message" in e) return String((e as Error).message);
-  return e === undefined || e === null ? "failed" : JSON.stringify(e);
+  let text: string;
+  if (typeof e === "string") text = e;
+  else if (e && typeof e === "object" && "message" in e) text = String((e as Error).message);
+  else text = e === undefined || e === null ? "failed" : JSON.stringify(e);
+  return text.replace(ANSI, "");
 }
 
 function update(id: string, fn: (j: JobView) => JobView): void {
@@ -219,10 +225,9 @@ export function applyMessage(msg: WsMessage): void {
           (rawResult as Record<string, unknown> | undefined)?.combos ?? data.points,
         ),
       }));
+      // a client that fell behind gets `result_url` instead of the result: fetch it
       const j = jobs.value.find((x) => x.id === id);
-      if (j && ((j.kind === "backtest" && !j.result) || (j.kind === "optimization"))) {
-        void refreshJob(id);
-      }
+      if (j && !rawResult && (j.kind === "optimization" || !j.result)) void refreshJob(id);
       closeJobSocket(id);
       break;
     }
@@ -464,22 +469,30 @@ export function toggleRun(id: string): void {
   hiddenRuns.value = next;
 }
 
-/** Loads recent jobs and subscribes to `/ws/backtests`. */
-export async function connectJobs(): Promise<void> {
+/** Loads the newest jobs (statuses only; results are fetched when a run is selected). */
+async function syncJobs(): Promise<void> {
   try {
     const list = await apiRequest<unknown>("/api/backtests?limit=50");
     batch(() => {
       const rows = listFrom<Record<string, unknown>>(list, "jobs", "backtests").slice().reverse();
       for (const raw of rows) {
         const id = String(raw.job_id ?? raw.id ?? "");
-        if (!id) continue;
-        // history rows carry no result; fetched on demand when the user selects them
-        applyJobObject(id, { ...raw, result: undefined });
+        if (id) applyJobObject(id, { ...raw, result: undefined });
       }
     });
   } catch (err) {
     showError(err);
   }
+}
+
+/**
+ * Loads recent jobs and subscribes to `/ws/backtests`. After a reconnect the list is loaded
+ * again: the snapshot only names active jobs, so jobs that ended while the page was cut off
+ * get their final status from the list.
+ */
+export async function connectJobs(): Promise<void> {
+  await syncJobs();
+  let opened = 0;
   new ReconnectingSocket("/ws/backtests", (msg) => {
     // the firehose carries every job; equity growth comes from the per-job sockets
     if (msg.type === "progress" && msg.job_id && jobSockets.has(msg.job_id)) return;
@@ -490,5 +503,10 @@ export async function connectJobs(): Promise<void> {
         void refreshJob(j.id);
       }
     }
-  }, { onState: (s) => (liveState.value = s) });
+  }, {
+    onState: (s) => {
+      liveState.value = s;
+      if (s === "open" && opened++ > 0) void syncJobs();
+    },
+  });
 }

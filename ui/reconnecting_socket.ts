@@ -24,6 +24,8 @@ export interface ReconnectingSocketOptions {
   isDone?: () => boolean;
   /** Connection state changes, for a status indicator. */
   onState?: (state: "connecting" | "open" | "closed") => void;
+  /** Origin to connect to. @default the page's location */
+  base?: string | URL;
 }
 
 /**
@@ -36,9 +38,10 @@ export function backoffDelay(attempt: number, minDelayMs = 500, maxDelayMs = 100
 }
 
 /** Turns a same-origin path into a ws:// or wss:// URL. */
-export function wsUrl(path: string, base: Location | URL = globalThis.location): string {
-  const proto = base.protocol === "https:" ? "wss:" : "ws:";
-  return `${proto}//${base.host}${path}`;
+export function wsUrl(path: string, base: Location | URL | string = globalThis.location): string {
+  const b = typeof base === "string" ? new URL(base) : base;
+  const proto = b.protocol === "https:" || b.protocol === "wss:" ? "wss:" : "ws:";
+  return `${proto}//${b.host}${path}`;
 }
 
 /** A WebSocket that reconnects with backoff until closed or done. */
@@ -76,7 +79,7 @@ export class ReconnectingSocket {
   #connect(): void {
     if (this.#closed) return;
     this.#opts.onState?.("connecting");
-    const ws = new WebSocket(wsUrl(this.#path));
+    const ws = new WebSocket(wsUrl(this.#path, this.#opts.base));
     this.#ws = ws;
     ws.onopen = () => {
       this.#attempt = 0;

@@ -1,18 +1,23 @@
 /**
- * Worker side of the `workers` backend: loads the strategy once from a `data:` URL (the pool
- * starts it with `deno: { permissions: "none" }`, so user code can reach no file, network or
- * environment), then runs the real engine for each combination of each chunk it is handed and
- * answers with compact metrics only.
+ * Worker side of the pool: loads the strategy once from a `data:` URL (the pool starts it with
+ * `deno: { permissions: "none" }`, so user code can reach no file, network or environment),
+ * then runs the real engine for each combination of each chunk it is handed and answers with
+ * compact metrics only. For a built-in family it instead runs the CPU decision kernel and the
+ * float64 replay (gpu/family_grid.ts), keeping the indicator series across chunks.
  *
  * @module
  */
 import { runBacktest } from "../../engine/backtest.ts";
+import { CpuKernel, evaluateFamilyGrid } from "../../gpu/family_grid.ts";
+import { type FamilyId, SeriesCache } from "../../gpu/families.ts";
 import type { BacktestConfig, Bars, StrategyClass } from "../../engine/types.ts";
 import type { ParamSet } from "../grid.ts";
 import type { ComboMetrics } from "../objective.ts";
 import { comboMetricsOf, type PoolReply, type PoolRequest } from "./pool_protocol.ts";
 
 let strategy: StrategyClass | null = null;
+let family: { id: FamilyId; annualization: number } | null = null;
+let cache: SeriesCache | null = null;
 let bars: Bars | null = null;
 let config: Partial<BacktestConfig> & { slippageBps?: number } = {};
 
@@ -22,12 +27,16 @@ self.onmessage = async (e: MessageEvent<PoolRequest>) => {
   const msg = e.data;
   if (msg.type === "init") {
     try {
-      const mod = await import(msg.moduleUrl);
-      const S = mod.default ?? Object.values(mod).find((v) => typeof v === "function");
-      if (typeof S !== "function") {
-        throw new TypeError("The strategy module has no default-exported class");
+      if (msg.family) {
+        family = msg.family;
+      } else {
+        const mod = await import(msg.moduleUrl);
+        const S = mod.default ?? Object.values(mod).find((v) => typeof v === "function");
+        if (typeof S !== "function") {
+          throw new TypeError("The strategy module has no default-exported class");
+        }
+        strategy = S as StrategyClass;
       }
-      strategy = S as StrategyClass;
       const c = msg.columns;
       bars = {
         length: c.timestamp.length,
@@ -46,6 +55,20 @@ self.onmessage = async (e: MessageEvent<PoolRequest>) => {
     return;
   }
   if (msg.type === "chunk") {
+    if (family) {
+      try {
+        cache ??= new SeriesCache(bars!);
+        const results = await evaluateFamilyGrid(bars!, family.id, msg.params, new CpuKernel(), {
+          config,
+          annualization: family.annualization,
+          cache,
+        });
+        post({ type: "done", start: msg.start, results });
+      } catch (err) {
+        post({ type: "error", message: (err as Error).message });
+      }
+      return;
+    }
     const results: ComboMetrics[] = [];
     let p: ParamSet | undefined;
     try {

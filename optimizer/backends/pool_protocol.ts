@@ -5,6 +5,7 @@
  * @module
  */
 import type { BacktestConfig } from "../../engine/types.ts";
+import type { FamilyId } from "../../gpu/families.ts";
 import type { ParamSet } from "../grid.ts";
 import type { ComboMetrics } from "../objective.ts";
 
@@ -22,6 +23,8 @@ export type PoolRequest =
       volume: Float64Array;
     };
     config: Partial<BacktestConfig> & { slippageBps?: number };
+    /** A built-in family: run the CPU decision kernel and float64 replay, not the engine. */
+    family?: { id: FamilyId; annualization: number };
   }
   | { type: "chunk"; start: number; params: ParamSet[] };
 

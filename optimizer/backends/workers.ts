@@ -9,6 +9,7 @@
  * @module
  */
 import type { BacktestConfig, Bars } from "../../engine/types.ts";
+import type { FamilyId } from "../../gpu/families.ts";
 import type { ParamSet } from "../grid.ts";
 import type { ComboMetrics } from "../objective.ts";
 import type { PoolReply, PoolRequest } from "./pool_protocol.ts";
@@ -31,8 +32,16 @@ export interface WorkerPoolOptions {
   /** Called as chunks finish: index of the chunk's first combination and its results. */
   onChunk?: (start: number, results: ComboMetrics[]) => void;
   signal?: AbortSignal;
-  /** A chunk taking longer than this (ms) terminates its worker and fails the run. @default none */
-  chunkTimeoutMs?: number;
+  /**
+   * Time budget per combination (ms): a chunk running past budget × its size terminates its
+   * worker and fails the run, naming the chunk (an endless loop in user code). @default none
+   */
+  comboTimeoutMs?: number;
+  /**
+   * Run a built-in family with the CPU decision kernel and float64 replay instead of the
+   * engine (`source` is then ignored).
+   */
+  family?: { id: FamilyId; annualization: number };
 }
 
 /** Encodes source as a `data:` URL a permission-less worker can import. */
@@ -103,11 +112,19 @@ export async function runWorkerPool(
         const start = next;
         next = Math.min(total, next + chunk);
         const msg: PoolRequest = { type: "chunk", start, params: combos.slice(start, next) };
-        if (opts.chunkTimeoutMs !== undefined) {
+        if (opts.comboTimeoutMs !== undefined) {
+          const ms = opts.comboTimeoutMs * (next - start);
+          const end = next - 1;
           timer.id = setTimeout(() => {
             w.terminate();
-            fail(new Error(`A chunk starting at combination ${start} ran past ${opts.chunkTimeoutMs} ms`));
-          }, opts.chunkTimeoutMs);
+            fail(
+              new Error(
+                `Timed out: combinations ${start}..${end} (${
+                  JSON.stringify(combos[start])
+                } first) ran past ${ms} ms`,
+              ),
+            );
+          }, ms);
         }
         w.postMessage(msg);
       };
@@ -133,7 +150,13 @@ export async function runWorkerPool(
           }
           give(w, timer);
         };
-        const init: PoolRequest = { type: "init", moduleUrl, columns, config: opts.config ?? {} };
+        const init: PoolRequest = {
+          type: "init",
+          moduleUrl,
+          columns,
+          config: opts.config ?? {},
+          family: opts.family,
+        };
         w.postMessage(init);
       }
     });

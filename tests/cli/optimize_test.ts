@@ -66,7 +66,7 @@ Deno.test("deno task optimize runs a strategy file on the worker pool", async ()
     "2",
   );
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /2 combinations × 2148 bars on 1 workers/);
+  assert.match(r.stdout, /2 combinations × 2148 bars on engine × 1 workers/);
 });
 
 Deno.test("deno task optimize names what is wrong on bad input", async () => {
@@ -79,7 +79,46 @@ Deno.test("deno task optimize names what is wrong on bad input", async () => {
   r = await optimize(GOOG, "no_such_family", "--grid", "fast=1:5:1");
   assert.equal(r.code, 1);
   assert.match(r.stderr, /neither a family/);
-  r = await optimize(GOOG, "sma_cross", "--grid", "fast=2:5:1", "--grid", "bogus=1:2:1", "--backend", "cpu");
+  r = await optimize(
+    GOOG,
+    "sma_cross",
+    "--grid",
+    "fast=2:5:1",
+    "--grid",
+    "bogus=1:2:1",
+    "--backend",
+    "cpu",
+  );
   assert.equal(r.code, 1);
   assert.match(r.stderr, /SMA cross has no parameter "bogus"/);
+});
+
+Deno.test("deno task optimize --walk-forward writes windows and the stitched curve", async () => {
+  const r = await optimize(
+    GOOG,
+    "sma_cross",
+    "--grid",
+    "fast=5:15:5",
+    "--grid",
+    "slow=30:50:20",
+    "--walk-forward",
+    "1000:500",
+    "--backend",
+    "cpu",
+    "--json",
+    "-",
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const wf = JSON.parse(r.stdout);
+  // in-sample ends at 1000, 1500, 2000; the last window is cut at 2148 bars
+  assert.deepEqual(wf.windows.map((w: { outOfSample: { end: number } }) => w.outOfSample.end), [
+    1500,
+    2000,
+    2148,
+  ]);
+  assert.equal(wf.equity.length, 1 + 2148 - 1000);
+  assert.match(r.stderr, /Stitched out-of-sample/);
+  const bad = await optimize(GOOG, "sma_cross", "--grid", "fast=5:15:5", "--walk-forward", "10");
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--walk-forward expects IN:OUT/);
 });

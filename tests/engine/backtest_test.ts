@@ -157,7 +157,9 @@ Deno.test("runBacktest() data views end at the current bar and are cached within
       assert.equal(data.close[t], bars.close[t]);
       assert.equal(data.timestamp[t], bars.timestamp[t]);
       assert.equal(data.bar.close, bars.close[t]);
-      assert.ok(Object.isFrozen(data.bar));
+      assert.throws(() => {
+        (data.bar as { close: number }).close = 0;
+      }, TypeError);
       assert.notEqual(data.close.buffer, bars.close.buffer);
     }
   };
@@ -374,4 +376,13 @@ Deno.test("runBacktest() on zero bars returns an empty result", () => {
   const r = runBacktest(allocateBars(0), SmaCross);
   assert.equal(r.equity.length, 0);
   assert.deepEqual(r.bars, { count: 0, start: null, end: null });
+});
+
+Deno.test("runBacktest() result survives structuredClone and JSON with its equity curve", () => {
+  const r = runBacktest(walk(50), SmaCross);
+  const clone = structuredClone(r);
+  assert.equal(clone.equity.length, 50);
+  assert.deepEqual(clone.equity[7], { time: T0 + 7 * DAY, equity: r.equity[7].equity });
+  assert.equal(JSON.stringify(clone), JSON.stringify(r));
+  assert.ok(Object.keys(r).includes("equity"));
 });

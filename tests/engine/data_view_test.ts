@@ -30,7 +30,7 @@ Deno.test("BarDataView views end at the clock's bar, are cached per bar and rene
     assert.equal(data.open[t], 10 + t);
     assert.equal(data.high[t], 12 + t);
     assert.equal(data.low[t], 9 + t);
-    assert.deepEqual(data.bar, {
+    assert.deepEqual(JSON.parse(JSON.stringify(data.bar)), {
       time: 1000 * (t + 1),
       open: 10 + t,
       high: 12 + t,
@@ -44,6 +44,9 @@ Deno.test("BarDataView views end at the clock's bar, are cached per bar and rene
   clock.t = 2;
   assert.notEqual(data.bar, kept);
   assert.equal(kept.close, 15); // a kept bar object never changes
+  assert.throws(() => {
+    (kept as { close: number }).close = 1;
+  }, TypeError);
   assert.equal(data.close.length, 3);
 });
 

@@ -36,6 +36,7 @@ import {
   sortinoRatio,
   stabilityOfTimeseries,
   tailRatio,
+  tailRiskStats,
   upAlphaBeta,
   upCapture,
   upDownCapture,
@@ -935,5 +936,25 @@ Deno.test("valueAtRisk(), conditionalValueAtRisk(), tailRatio() equal sort-based
       almost(conditionalValueAtRisk(r, { cutoff }), lowest, 14, `CVaR n=${n} cutoff=${cutoff}`);
     }
     almost(tailRatio(r), Math.abs(pct(0.95)) / Math.abs(pct(0.05)), 10, `tail n=${n}`);
+  }
+});
+
+Deno.test("tailRiskStats() equals valueAtRisk(), conditionalValueAtRisk() and tailRatio()", () => {
+  const cases: ArrayLike<number>[] = [
+    [],
+    [0.01],
+    [0.01, NaN, -0.02],
+    [NaN, NaN],
+    normals(81, 997, 0, 0.01),
+    Float64Array.from({ length: 500 }, (_, i) => (i % 7 === 0 ? 0 : Math.sin(i) / 50)),
+  ];
+  for (const r of cases) {
+    for (const cutoff of [0, 0.05, 0.3, 1]) {
+      const t = tailRiskStats(r, { cutoff });
+      const label = `n=${r.length} cutoff=${cutoff}`;
+      almost(t.valueAtRisk, valueAtRisk(r, { cutoff }), 15, `VaR ${label}`);
+      almost(t.conditionalValueAtRisk, conditionalValueAtRisk(r, { cutoff }), 15, `CVaR ${label}`);
+      almost(t.tailRatio, tailRatio(r), 15, `tail ${label}`);
+    }
   }
 });

@@ -13,7 +13,7 @@ import type { BacktestConfig, Bars, StrategyClass } from "../../engine/types.ts"
 import { FAMILIES, type FamilyId } from "../../gpu/families.ts";
 import type { ParamSet } from "../../optimizer/grid.ts";
 import type { ComboMetrics } from "../../optimizer/objective.ts";
-import { generateBars, loadGoog } from "./_fixtures.ts";
+import { generateBars, loadGoog, tieBars } from "./_fixtures.ts";
 
 /** What a backend under test must do: metrics of `combos`, in order. */
 export type EvaluateFn = (
@@ -125,7 +125,11 @@ export function conformanceSuite(
               const S = await exampleClass(family);
               combos.forEach((p, i) => {
                 const ref = runBacktest(ds.bars, S, { params: p, config });
-                assertConforms(got[i], ref.metrics, `${ds.name} ${family} ${mode} ${JSON.stringify(p)}`);
+                assertConforms(
+                  got[i],
+                  ref.metrics,
+                  `${ds.name} ${family} ${mode} ${JSON.stringify(p)}`,
+                );
               });
             });
           }
@@ -133,4 +137,28 @@ export function conformanceSuite(
       },
     );
   }
+  Deno.test(`${backend} backend treats exact ties (equal averages, close on a band) like the engine`, async () => {
+    const reason = opts.ignoreReason ? await opts.ignoreReason() : null;
+    if (reason) {
+      console.log(`skipped: ${reason}`);
+      return;
+    }
+    const bars = tieBars(3000);
+    const cases: [FamilyId, ParamSet[]][] = [
+      ["sma_cross", [{ fast: 2, slow: 4 }, { fast: 3, slow: 6 }]],
+      ["bollinger", [{ period: 4, k: 0 }, { period: 6, k: 0.5 }]],
+      ["donchian_breakout", [{ period: 3, exit: 2, stopAtr: 1 }]],
+    ];
+    for (const mode of MODES) {
+      const config = conformanceConfig(mode);
+      for (const [family, combos] of cases) {
+        const got = await evaluate(bars, family, combos, config);
+        const S = await exampleClass(family);
+        combos.forEach((p, i) => {
+          const ref = runBacktest(bars, S, { params: p, config });
+          assertConforms(got[i], ref.metrics, `ties ${family} ${mode} ${JSON.stringify(p)}`);
+        });
+      }
+    }
+  });
 }

@@ -64,3 +64,34 @@ export function generateBars(n: number, seed = 7): Bars {
   validateBars(bars);
   return bars;
 }
+
+/**
+ * `n` bars whose prices move in steps of 0.25 around 20, so moving averages of different
+ * periods are often exactly equal: the kernels must treat ties exactly like the engine.
+ */
+export function tieBars(n: number, seed = 3): Bars {
+  const bars = allocateBars(n);
+  let s = seed >>> 0;
+  const rnd = () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 4294967296;
+  };
+  let p = 20;
+  for (let t = 0; t < n; t++) {
+    const step = Math.floor(rnd() * 3) - 1; // -1, 0, +1 quarter
+    const c = Math.min(30, Math.max(10, p + step * 0.25));
+    bars.timestamp[t] = Date.UTC(2001, 0, 1) + t * 86_400_000;
+    bars.open[t] = p;
+    bars.close[t] = c;
+    bars.high[t] = Math.max(p, c) + 0.25;
+    bars.low[t] = Math.min(p, c) - 0.25;
+    bars.volume[t] = 100;
+    p = c;
+  }
+  validateBars(bars);
+  return bars;
+}

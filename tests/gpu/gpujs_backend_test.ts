@@ -10,11 +10,14 @@ import { generateBars } from "./_fixtures.ts";
 
 const kernel = new GpuJsKernel({ mode: "gpu" });
 
-conformanceSuite(`gpujs (${kernel.backendName})`, (bars, family, combos, config) =>
-  evaluateFamilyGrid(bars, family, combos, kernel, {
-    config,
-    annualization: annualizationOf(resolveConfig(config), bars),
-  }));
+conformanceSuite(
+  `gpujs (${kernel.backendName})`,
+  (bars, family, combos, config) =>
+    evaluateFamilyGrid(bars, family, combos, kernel, {
+      config,
+      annualization: annualizationOf(resolveConfig(config), bars),
+    }),
+);
 
 for (const mode of ["cpu", "gpu", "webgpu"] as const) {
   Deno.test(`GpuJsKernel.decide() in "${mode}" mode emits exactly decideEvents' events`, async () => {

@@ -81,7 +81,11 @@ Deno.test("chunkKey() splits a key into f32-exact chunks whose triples keep the 
     }
     for (let j = 0; j < src.length; j++) {
       const a = [...chunks.subarray(3 * i, 3 * i + 3)], b = [...chunks.subarray(3 * j, 3 * j + 3)];
-      const lex = a[0] !== b[0] ? Math.sign(a[0] - b[0]) : a[1] !== b[1] ? Math.sign(a[1] - b[1]) : Math.sign(a[2] - b[2]);
+      const lex = a[0] !== b[0]
+        ? Math.sign(a[0] - b[0])
+        : a[1] !== b[1]
+        ? Math.sign(a[1] - b[1])
+        : Math.sign(a[2] - b[2]);
       assert.equal(lex, cmpNum(src[i], src[j]), `${src[i]} vs ${src[j]}`);
     }
   }
@@ -108,7 +112,10 @@ Deno.test("planBatches() keeps each batch's distinct series within the limit and
     for (let i = b.start; i < b.end; i++) for (const s of needs[i]) assert.ok(set.has(s));
   }
   assert.equal(next, needs.length);
-  assert.throws(() => planBatches([["a", "b", "c"]], { maxSeries: 2, maxCombos: 5 }), /reads 3 series/);
+  assert.throws(
+    () => planBatches([["a", "b", "c"]], { maxSeries: 2, maxCombos: 5 }),
+    /reads 3 series/,
+  );
 });
 
 Deno.test("maxSeriesFor() fits series of 8-byte keys in a binding", () => {

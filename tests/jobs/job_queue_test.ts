@@ -71,7 +71,13 @@ Deno.test("JobQueue.cancel() cancels a queued and a running job, and refuses a f
   assert.equal(c2.status, "cancelled");
   assert.equal(c2.error, "Cancelled while running");
   await assert.rejects(() => queue.cancel(running.id), JobStateError);
-  assert.deepEqual(store.counts(), { queued: 0, running: 0, completed: 0, failed: 0, cancelled: 2 });
+  assert.deepEqual(store.counts(), {
+    queued: 0,
+    running: 0,
+    completed: 0,
+    failed: 0,
+    cancelled: 2,
+  });
   await queue.close();
   store.close();
 });

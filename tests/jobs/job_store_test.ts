@@ -39,7 +39,13 @@ Deno.test("JobStore.transition() rejects a transition out of a final status", as
   const job = await store.create("backtest", {});
   await store.transition(job.id, "cancelled", { error: "user" });
   await assert.rejects(() => store.transition(job.id, "running"), JobStateError);
-  assert.deepEqual(store.counts(), { queued: 0, running: 0, completed: 0, failed: 0, cancelled: 1 });
+  assert.deepEqual(store.counts(), {
+    queued: 0,
+    running: 0,
+    completed: 0,
+    failed: 0,
+    cancelled: 1,
+  });
   store.close();
 });
 

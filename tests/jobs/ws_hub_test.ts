@@ -14,11 +14,16 @@ async function until(pred: () => boolean, ms = 3000): Promise<void> {
 
 Deno.test("WsHub.publish() reaches the job's subscribers and all-jobs subscribers only", async () => {
   const hub = new WsHub();
-  const { server, url } = serveHub(hub, (id) => [{ type: "snapshot", job_id: id ?? "*", data: {} }]);
+  const { server, url } = serveHub(
+    hub,
+    (id) => [{ type: "snapshot", job_id: id ?? "*", data: {} }],
+  );
   const a = await openClient(`${url}/job/x`);
   const b = await openClient(`${url}/job/y`);
   const all = await openClient(`${url}/all`);
-  await until(() => a.messages.length === 1 && b.messages.length === 1 && all.messages.length === 1);
+  await until(() =>
+    a.messages.length === 1 && b.messages.length === 1 && all.messages.length === 1
+  );
   hub.publish({ type: "progress", job_id: "x", data: { progress: 0.5 } });
   hub.publish({ type: "progress", job_id: "z", data: { progress: 0.1 } });
   await until(() => all.messages.length === 3 && a.messages.length === 2);

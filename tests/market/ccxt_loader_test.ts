@@ -110,6 +110,17 @@ Deno.test("loadExchangeBars(): an HTTP 429 and a 500 are retried with backoff", 
   assert.match(warnings[1], /^retry 2 in 20 ms after ExchangeNotAvailable: /);
 });
 
+Deno.test("loadExchangeBars(): a failed market list (500) is fetched again on retry", async () => {
+  await using s = await setup();
+  s.fx.faults.push({ path: "/api/v3/exchangeInfo", status: 500 });
+  const r = await loadExchangeBars(
+    { exchange: "binance", symbol: "BTC/USDT", timeframe: "1h", since: T0, until: T0 + 9 * H },
+    { exchangeOptions: s.fx.binanceOptions(), now: () => NOW, backoffMs: 1 },
+  );
+  assert.equal(r.bars.length, 10);
+  assert.deepEqual(s.fx.calls("/api/v3/exchangeInfo").map((c) => c.status), [500, 200]);
+});
+
 Deno.test("loadExchangeBars(): a persistent 500 fails with a clear exchange error after the retries", async () => {
   await using s = await setup();
   for (let i = 0; i < 3; i++) s.fx.faults.push({ path: "/api/v3/klines", status: 500 });
@@ -321,4 +332,56 @@ Deno.test("parseExchangeSpec() splits exchange:BASE/QUOTE:tf and rejects file na
   assert.equal(parseExchangeSpec("data/GOOG.csv"), null);
   assert.equal(parseExchangeSpec("C:/data/x.csv"), null);
   assert.equal(parseExchangeSpec("binance:BTCUSDT:1h"), null);
+});
+
+Deno.test("loadExchangeBars(): a cache that cannot be written still returns the bars, with a warning", async () => {
+  await using s = await setup();
+  const blocker = `${s.dir}/not_a_dir`;
+  await Deno.writeTextFile(blocker, "a file where the cache folder should be");
+  const r = await loadExchangeBars(
+    { exchange: "binance", symbol: "BTC/USDT", timeframe: "1h", since: T0, until: T0 + 9 * H },
+    {
+      cache: new ParquetFileCache(blocker),
+      exchangeOptions: s.fx.binanceOptions(),
+      now: () => NOW,
+    },
+  );
+  assert.equal(r.bars.length, 10);
+  assert.ok(
+    r.quality.warnings.some((w) =>
+      w.startsWith(`could not update the cache ${blocker}/binance/BTC_USDT_1h.parquet`)
+    ),
+  );
+});
+
+Deno.test("loadExchangeBars(): an invalid candle from the exchange is refused, naming its time", async () => {
+  const bad = generateBars(50, { seed: 3, startTime: T0, intervalMs: H });
+  bad.high[7] = bad.low[7] / 2; // high below low
+  const fx = new FakeExchange(bad);
+  try {
+    await assert.rejects(
+      () =>
+        loadExchangeBars(
+          {
+            exchange: "binance",
+            symbol: "BTC/USDT",
+            timeframe: "1h",
+            since: T0,
+            until: T0 + 49 * H,
+          },
+          { exchangeOptions: fx.binanceOptions(), now: () => NOW },
+        ),
+      (e: Error) => {
+        assert.ok(e instanceof MarketDataError);
+        assert.equal(e.code, "exchange");
+        assert.match(
+          e.message,
+          /^binance BTC\/USDT 1h: the exchange sent an invalid candle at 2024-01-01T07:00:00Z: high .* is below max/,
+        );
+        return true;
+      },
+    );
+  } finally {
+    await fx.close();
+  }
 });

@@ -129,6 +129,10 @@ Deno.test("parseCsv() accepts epoch seconds, epoch ms, ISO with offsets, and YYY
   assert.deepEqual([...iso.volume], [0, 0, 0, 0]);
   const ymd = parseCsv("date,open,high,low,close,volume\n20060102,1,2,0.5,1.5,3\n");
   assert.equal(ymd.timestamp[0], Date.UTC(2006, 0, 2));
+  const named = parseCsv(
+    'date,open,high,low,close\n"Aug 19, 2004",1,2,0.5,1.5\n2004.08.20,1,2,0.5,1.5\n',
+  );
+  assert.deepEqual([...named.timestamp], [Date.UTC(2004, 7, 19), Date.UTC(2004, 7, 20)]);
 });
 
 Deno.test("parseCsv() handles quotes, CRLF, BOM, extra and Adj Close columns, ; delimiters", () => {
@@ -176,7 +180,13 @@ Deno.test("parseCsv() rejects bad rows with the file, the 1-based line and the r
   e = errorOf(() => parseCsv(head + "2020-01-02,1,2,0.5,1.5x,1\n", "x.csv"));
   assert.equal(e.message, 'x.csv line 3: close "1.5x" is not a number');
   e = errorOf(() => parseCsv(head + "yesterday,1,2,0.5,1.5,1\n", "x.csv"));
-  assert.equal(e.message, 'x.csv line 3: time "yesterday" is not a date or epoch number');
+  assert.equal(
+    e.message,
+    'x.csv line 3: time "yesterday" is not a date or epoch number (expected YYYY-MM-DD, ISO 8601 or epoch s/ms)',
+  );
+  // Day/month order is ambiguous: refused rather than guessed.
+  e = errorOf(() => parseCsv(head + "01/02/2020,1,2,0.5,1.5,1\n", "x.csv"));
+  assert.match(e.message, /^x\.csv line 3: time "01\/02\/2020" is not a date/);
   e = errorOf(() => parseCsv(head + "2020-01-02,1,1.2,0.5,1.5,1\n", "x.csv"));
   assert.equal(e.message, "x.csv line 3: high 1.2 is below max(open 1, close 1.5)");
   e = errorOf(() => parseCsv(head + "2020-01-02,1,2,-1,1.5,1\n", "x.csv"));

@@ -197,7 +197,7 @@ for (const [name, make] of BACKENDS) {
   });
 }
 
-Deno.test("ParquetFileCache: a leftover truncated temp file is ignored, then cleaned by the next write", async () => {
+Deno.test("ParquetFileCache: leftover temp files are ignored; stale ones are cleaned by the next write", async () => {
   const h = await fileHarness();
   try {
     const bars = generateBars(100, { seed: 4, intervalMs: 60_000 });
@@ -205,10 +205,14 @@ Deno.test("ParquetFileCache: a leftover truncated temp file is ignored, then cle
     const path = h.cache.locate(KEY);
     const full = await Deno.readFile(path);
     await Deno.writeFile(`${path}.tmp-999-deadbeef`, full.slice(0, 100));
+    await Deno.writeFile(`${path}.tmp-998-cafef00d`, full.slice(0, 100));
+    // One is an hour old (a crashed writer's); the other could be a live writer's.
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    await Deno.utime(`${path}.tmp-999-deadbeef`, hourAgo, hourAgo);
     same((await h.cache.read(KEY))!.bars, bars);
     await h.cache.write(KEY, { bars, coverage: [], fetchedAt: 2 });
     const left = [...Deno.readDirSync(path.slice(0, path.lastIndexOf("/")))].map((e) => e.name);
-    assert.deepEqual(left, ["BTC_USDT_1m.parquet"]);
+    assert.deepEqual(left.sort(), ["BTC_USDT_1m.parquet", "BTC_USDT_1m.parquet.tmp-998-cafef00d"]);
   } finally {
     await h.cleanup();
   }

@@ -15,10 +15,19 @@ Deno.test("rangeValues() steps from min to max inclusive without float drift", (
 });
 
 Deno.test("rangeValues() rejects bad ranges naming the parameter", () => {
-  assert.throws(() => rangeValues("fast", { min: 5, max: 1, step: 1 }), /"fast": max 1 is below min 5/);
+  assert.throws(
+    () => rangeValues("fast", { min: 5, max: 1, step: 1 }),
+    /"fast": max 1 is below min 5/,
+  );
   assert.throws(() => rangeValues("fast", { min: 1, max: 5, step: 0 }), /"fast": step must be > 0/);
-  assert.throws(() => rangeValues("fast", { min: NaN, max: 5, step: 1 }), /"fast": min must be a finite/);
-  assert.throws(() => rangeValues("fast", { values: [] }), /"fast": values must be a non-empty list/);
+  assert.throws(
+    () => rangeValues("fast", { min: NaN, max: 5, step: 1 }),
+    /"fast": min must be a finite/,
+  );
+  assert.throws(
+    () => rangeValues("fast", { values: [] }),
+    /"fast": values must be a non-empty list/,
+  );
 });
 
 Deno.test("expandGrid() applies constraints and counts like a naive double loop", () => {
@@ -28,7 +37,9 @@ Deno.test("expandGrid() applies constraints and counts like a naive double loop"
   };
   const combos = expandGrid(spec);
   const naive: { fast: number; slow: number }[] = [];
-  for (let f = 2; f <= 30; f += 2) for (let s = 10; s <= 60; s += 5) if (f < s) naive.push({ fast: f, slow: s });
+  for (let f = 2; f <= 30; f += 2) {
+    for (let s = 10; s <= 60; s += 5) if (f < s) naive.push({ fast: f, slow: s });
+  }
   assert.deepEqual(combos, naive);
   assert.equal(gridSize(spec), 15 * 11);
 });

@@ -25,14 +25,20 @@ function m(over: Partial<ComboMetrics>): ComboMetrics {
 
 Deno.test("parseFilter() reads metric, operator and value; rejects unknown metrics", () => {
   assert.deepEqual(parseFilter("trades>=10"), { metric: "trades", op: ">=", value: 10 });
-  assert.deepEqual(parseFilter("maxDrawdown > -0.3"), { metric: "maxDrawdown", op: ">", value: -0.3 });
+  assert.deepEqual(parseFilter("maxDrawdown > -0.3"), {
+    metric: "maxDrawdown",
+    op: ">",
+    value: -0.3,
+  });
   assert.deepEqual(parseFilter("numTrades<5").metric, "trades");
   assert.throws(() => parseFilter("foo>=1"), /unknown metric "foo"/);
   assert.throws(() => parseFilter("trades>>1"), /Cannot parse filter/);
 });
 
 Deno.test("parseObjective() accepts the seven objectives and rejects others", () => {
-  for (const o of ["sharpe", "sortino", "calmar", "cagr", "totalReturn", "maxDrawdown", "profitFactor"]) {
+  for (
+    const o of ["sharpe", "sortino", "calmar", "cagr", "totalReturn", "maxDrawdown", "profitFactor"]
+  ) {
     assert.equal(parseObjective(o), o);
   }
   assert.equal(parseObjective("sharpeRatio"), "sharpe");

@@ -16,7 +16,13 @@ Deno.test("runOptimization() evaluates the whole grid, reports progress and pick
   const bars = loadGoog();
   const progress: OptimizationProgress[] = [];
   const res = await runOptimization(
-    { bars, strategy: { family: "sma_cross" }, grid: GRID, backend: "cpu", filters: ["trades>=10"] },
+    {
+      bars,
+      strategy: { family: "sma_cross" },
+      grid: GRID,
+      backend: "cpu",
+      filters: ["trades>=10"],
+    },
     { onProgress: (p) => progress.push(p) },
   );
   // 5 fast × 5 slow, minus fast=20/slow=20
@@ -40,9 +46,14 @@ Deno.test("runOptimization() evaluates the whole grid, reports progress and pick
 
 Deno.test("runOptimization() gives the same results on every backend", async () => {
   const bars = generateBars(3000, 21);
-  const req = { bars, strategy: { family: "bollinger" as const }, grid: {
-    params: { period: { values: [10, 20] }, k: { values: [1.5, 2] } },
-  }, config: { feeTaker: 0.001, mode: "long_short" as const } };
+  const req = {
+    bars,
+    strategy: { family: "bollinger" as const },
+    grid: {
+      params: { period: { values: [10, 20] }, k: { values: [1.5, 2] } },
+    },
+    config: { feeTaker: 0.001, mode: "long_short" as const },
+  };
   const results: OptimizationResult[] = [];
   for (const backend of ["cpu", "webgpu", "gpujs", "workers"] as const) {
     if (backend === "webgpu" && !(await navigator.gpu?.requestAdapter())) continue;
@@ -51,7 +62,9 @@ Deno.test("runOptimization() gives the same results on every backend", async () 
   for (const r of results.slice(1)) {
     r.combos.forEach((c, i) => {
       assert.equal(c.metrics.trades, results[0].combos[i].metrics.trades, r.backend);
-      assert.ok(Math.abs(c.metrics.finalEquity / results[0].combos[i].metrics.finalEquity - 1) < 1e-9);
+      assert.ok(
+        Math.abs(c.metrics.finalEquity / results[0].combos[i].metrics.finalEquity - 1) < 1e-9,
+      );
     });
   }
 });
@@ -76,7 +89,12 @@ Deno.test("runOptimization() rejects unknown families and GPU backends for strat
     /Unknown family "nope"/,
   );
   await assert.rejects(
-    runOptimization({ bars, strategy: { code: "export default class {}" }, grid: GRID, backend: "webgpu" }),
+    runOptimization({
+      bars,
+      strategy: { code: "export default class {}" },
+      grid: GRID,
+      backend: "webgpu",
+    }),
     /use "workers" for strategy code/,
   );
   await assert.rejects(
@@ -125,4 +143,20 @@ Deno.test("runOptimization() runs strategy code on the workers backend", async (
   // level 1 buys on the first bar and holds; level 1000 never buys
   assert.equal(res.combos[2].metrics.finalEquity, 10_000);
   assert.notEqual(res.combos[0].metrics.finalEquity, 10_000);
+});
+
+Deno.test("runOptimization() splits a large CPU-kernel grid over a worker pool with the same results", async () => {
+  const bars = generateBars(20_000, 13);
+  const req = {
+    bars,
+    strategy: { family: "donchian_breakout" as const },
+    grid: { params: { period: { min: 10, max: 40, step: 3 }, exit: { values: [5, 10, 15, 20] } } },
+    config: { feeTaker: 0.0005, slippageBps: 2 },
+    backend: "cpu" as const,
+  };
+  const pooled = await runOptimization({ ...req, workers: 2 }, { poolMinBarEvaluations: 0 });
+  assert.match(pooled.backendInfo, /× 2 workers/);
+  const single = await runOptimization({ ...req, workers: 1 });
+  assert.doesNotMatch(single.backendInfo, /workers/);
+  assert.deepEqual(pooled.combos, single.combos);
 });

@@ -14,7 +14,10 @@ Deno.test("walkForwardWindows() rolls or anchors windows and covers the data aft
     { inStart: 0, inEnd: 4, outEnd: 8 },
     { inStart: 0, inEnd: 8, outEnd: 10 },
   ]);
-  assert.throws(() => walkForwardWindows(5, { inSample: 5, outOfSample: 2 }), /No walk-forward window fits/);
+  assert.throws(
+    () => walkForwardWindows(5, { inSample: 5, outOfSample: 2 }),
+    /No walk-forward window fits/,
+  );
 });
 
 Deno.test("runWalkForward() picks each window's in-sample best and stitches its out-of-sample equity", async () => {

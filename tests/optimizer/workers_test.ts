@@ -5,8 +5,11 @@ import { familySource } from "../../optimizer/run_optimization.ts";
 import { conformanceSuite } from "../gpu/_conformance.ts";
 import { generateBars, loadGoog } from "../gpu/_fixtures.ts";
 
-conformanceSuite("workers", async (bars, family, combos, config) =>
-  runWorkerPool(bars, await familySource(family), combos, { config, size: 2 }));
+conformanceSuite(
+  "workers",
+  async (bars, family, combos, config) =>
+    runWorkerPool(bars, await familySource(family), combos, { config, size: 2 }),
+);
 
 Deno.test("runWorkerPool() returns every combination in grid order with small chunks", async () => {
   const bars = loadGoog();
@@ -37,7 +40,8 @@ Deno.test("runWorkerPool() runs user code without permissions: reading a file fa
   }`;
   await assert.rejects(
     runWorkerPool(bars, { code }, [{ x: 1 }, { x: 2 }], { size: 1 }),
-    (e: Error) => /NotCapable|Requires read access|permission/i.test(e.message) && /"x":1/.test(e.message),
+    (e: Error) =>
+      /NotCapable|Requires read access|permission/i.test(e.message) && /"x":1/.test(e.message),
   );
 });
 
@@ -68,4 +72,17 @@ Deno.test("runWorkerPool() stops mid-grid when aborted", async () => {
     /stop/,
   );
   assert.ok(done < combos.length, `aborted after ${done} of ${combos.length}`);
+});
+
+Deno.test("runWorkerPool() stops a strategy that never returns, naming the combination", async () => {
+  const code = `export default class Stuck {
+    params = { x: 1 };
+    OnData() { for (;;) {} }
+  }`;
+  const t0 = performance.now();
+  await assert.rejects(
+    runWorkerPool(generateBars(20), { code }, [{ x: 7 }], { size: 1, comboTimeoutMs: 300 }),
+    /Timed out: combinations 0\.\.0 \(\{"x":7\} first\) ran past 300 ms/,
+  );
+  assert.ok(performance.now() - t0 < 10_000);
 });

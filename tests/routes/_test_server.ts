@@ -54,6 +54,7 @@ export async function googRows(n?: number): Promise<number[][]> {
 }
 
 /** Reads a JSON body and asserts nothing; returns status and body. */
+// deno-lint-ignore no-explicit-any
 export async function json(res: Response): Promise<{ status: number; body: any }> {
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
@@ -94,6 +95,7 @@ export async function waitForJob(
   id: string,
   kind: "backtest" | "optimization" = "backtest",
   timeoutMs = 30_000,
+  // deno-lint-ignore no-explicit-any
 ): Promise<any> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {

@@ -21,14 +21,19 @@ Deno.test("POST /api/datasets stores a valid CSV that backtests then run on by n
     const names = list.body.datasets.map((d: { name: string }) => d.name);
     assert.ok(names.includes("GOOG_USD_1d.csv"));
     assert.ok(names.includes("SAMPLE_USD_1d.csv")); // shipped samples are listed too
-    const run = await json(await srv.post("/api/strategy/execute", {
-      strategy: { template: "sma_cross" },
-      data: { dataset: "GOOG_USD_1d.csv" },
-    }));
+    const run = await json(
+      await srv.post("/api/strategy/execute", {
+        strategy: { template: "sma_cross" },
+        data: { dataset: "GOOG_USD_1d.csv" },
+      }),
+    );
     assert.equal(run.status, 200);
     assert.equal(run.body.bars.count, 2148);
     // Same name again: 409 unless overwrite=true.
-    const again = await fetch(`${srv.url}/api/datasets?name=GOOG_USD_1d.csv`, { method: "POST", body: bytes });
+    const again = await fetch(`${srv.url}/api/datasets?name=GOOG_USD_1d.csv`, {
+      method: "POST",
+      body: bytes,
+    });
     assert.equal(again.status, 409);
     await again.body?.cancel();
     const over = await fetch(`${srv.url}/api/datasets?name=GOOG_USD_1d.csv&overwrite=true`, {
@@ -60,7 +65,8 @@ Deno.test("POST /api/datasets accepts a multipart upload named by its file", asy
 Deno.test("POST /api/datasets rejects a bad file naming the row, and a too large one naming the limit", async () => {
   const srv = await startTestServer({ limits: { maxUploadBytes: 1000 } });
   try {
-    const csv = ",Open,High,Low,Close,Volume\n2020-01-02,10,11,9,10.5,100\n2020-01-03,10,11,9,abc,100\n";
+    const csv =
+      ",Open,High,Low,Close,Volume\n2020-01-02,10,11,9,10.5,100\n2020-01-03,10,11,9,abc,100\n";
     const bad = await fetch(`${srv.url}/api/datasets?name=bad.csv`, { method: "POST", body: csv });
     const body = await bad.json();
     assert.equal(bad.status, 400);
@@ -80,7 +86,10 @@ Deno.test("POST /api/datasets rejects a bad file naming the row, and a too large
     const noName = await fetch(`${srv.url}/api/datasets`, { method: "POST", body: "abc" });
     assert.equal(noName.status, 400);
     await noName.body?.cancel();
-    const wrongExt = await fetch(`${srv.url}/api/datasets?name=x.exe`, { method: "POST", body: "abc" });
+    const wrongExt = await fetch(`${srv.url}/api/datasets?name=x.exe`, {
+      method: "POST",
+      body: "abc",
+    });
     assert.equal(wrongExt.status, 400);
     await wrongExt.body?.cancel();
   } finally {

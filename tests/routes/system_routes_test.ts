@@ -9,10 +9,12 @@ Deno.test("GET /api/stats counts jobs by status, queue, workers, memory and thro
     const rows = await googRows(500);
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const r = await json(await srv.post("/api/backtest/start", {
-        strategy: { template: "sma_cross" },
-        data: { bars: rows },
-      }));
+      const r = await json(
+        await srv.post("/api/backtest/start", {
+          strategy: { template: "sma_cross" },
+          data: { bars: rows },
+        }),
+      );
       ids.push(r.body.job_id);
     }
     for (const id of ids) await waitForJob(srv, id);

@@ -216,6 +216,34 @@ Deno.test({
       await page.evaluate(() => scrollTo(0, 0));
       await page.screenshot({ path: new URL("e2e_overlay_1280x800.png", OUT).pathname });
 
+      // -- legend toggle hides the first run's curve; log scale redraws without errors --------
+      const orangeBefore = await pixelsOf(page, "#equity-canvas", "#f5a623");
+      await page.click("#equity-legend .legend-btn >> nth=0");
+      await page.waitForFunction(() =>
+        document.querySelector("#equity-legend .legend-btn")?.getAttribute("aria-pressed") ===
+          "false"
+      );
+      const orangeAfter = await pixelsOf(page, "#equity-canvas", "#f5a623");
+      assert.ok(orangeAfter < orangeBefore / 10, `hidden curve still drawn: ${orangeAfter}`);
+      await page.click("#equity-legend .legend-btn >> nth=0");
+      await page.check("#log-scale");
+      assert.ok((await pixelsOf(page, "#equity-canvas", "#f5a623")) > 200);
+
+      // -- cancel: a bigger grid on the worker pool is cancelled from the job list -------------
+      await page.selectOption("#set-backend", "workers");
+      await page.fill('input[aria-label="fast min"]', "2");
+      await page.fill('input[aria-label="fast max"]', "50");
+      await page.fill('input[aria-label="fast step"]', "1");
+      await page.fill('input[aria-label="slow min"]', "10");
+      await page.fill('input[aria-label="slow max"]', "100");
+      await page.fill('input[aria-label="slow step"]', "1");
+      await page.press('input[aria-label="slow step"]', "Tab");
+      await page.click("#optimize-btn");
+      await page.click('#job-list button:has-text("Cancel")', { timeout: 20_000 });
+      await page.waitForSelector("#job-list .badge.cancelled", { timeout: 30_000 });
+      await page.locator("#job-list").scrollIntoViewIfNeeded();
+      await page.screenshot({ path: new URL("e2e_cancelled_1280x800.png", OUT).pathname });
+
       // -- phone width -----------------------------------------------------------------------
       await page.setViewportSize({ width: 390, height: 844 });
       await page.evaluate(() => scrollTo(0, 0));

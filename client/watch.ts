@@ -1,0 +1,277 @@
+/**
+ * `watch()`: a job's WebSocket messages as an async iterator, with reconnect and catch-up.
+ *
+ * The server sends a `snapshot` first on every connection (status, progress, equity and the
+ * last trades with their total count). After a reconnect the iterator yields that snapshot and
+ * then replays, as `trade` messages, the trades the snapshot holds that were not seen yet, so a
+ * consumer that counts trades stays right across a dropped connection. Live `trade` messages
+ * already replayed are not yielded twice (they carry their running number `n`).
+ *
+ * @module
+ */
+import type { BacktestResult, TradeRecord } from "../engine/types.ts";
+import type { JobKind, JobStatus } from "../jobs/job_store.ts";
+import type { OptimizationResult } from "../optimizer/run_optimization.ts";
+import { ApiClientError, readAnswer } from "./api_client_error.ts";
+
+/** First message of every connection: where the job stands. */
+export interface SnapshotMessage {
+  type: "snapshot";
+  /** The job id, or `"*"` on `/ws/backtests`. */
+  job_id: string;
+  data: {
+    kind?: JobKind | null;
+    status?: JobStatus | "unknown";
+    progress?: number;
+    equity?: number | null;
+    /** The last closed trades (at most 200) and how many closed so far. */
+    trades?: TradeRecord[];
+    trades_total?: number;
+    /** All-jobs snapshot: the active jobs. */
+    jobs?: {
+      job_id: string;
+      kind: JobKind;
+      status: JobStatus;
+      progress: number;
+      equity?: number;
+    }[];
+    /** Set when the server resent the snapshot after dropping messages for a slow client. */
+    resync?: boolean;
+    dropped?: number;
+    [key: string]: unknown;
+  };
+}
+
+/** Progress of a backtest (at least every 1 % or the server's interval). */
+export interface ProgressMessage {
+  type: "progress";
+  job_id: string;
+  data: { status: JobStatus; progress: number; equity?: number; [key: string]: unknown };
+}
+
+/** Progress of an optimization. */
+export interface OptimizationProgressMessage {
+  type: "optimization_progress";
+  job_id: string;
+  data: {
+    status: JobStatus;
+    progress: number;
+    done?: number;
+    total?: number;
+    best?: unknown;
+    backend?: string;
+    [key: string]: unknown;
+  };
+}
+
+/** A closed trade; `n` is its running number in the job (1-based). */
+export interface TradeMessage {
+  type: "trade";
+  job_id: string;
+  /** `replayed` is set on trades the client re-created from a snapshot after a reconnect. */
+  data: { trade: TradeRecord; n: number; replayed?: boolean };
+}
+
+/** The job completed; `result` is embedded unless too large (then `result_url`). */
+export interface CompleteMessage {
+  type: "complete";
+  job_id: string;
+  data: {
+    status: "completed";
+    progress: number;
+    summary: Record<string, unknown> | null;
+    result?: BacktestResult | OptimizationResult;
+    result_url?: string;
+  };
+}
+
+/** The job failed or was cancelled. */
+export interface ErrorMessage {
+  type: "error";
+  job_id: string;
+  data: { status: JobStatus; error: string };
+}
+
+/** Every message `watch()` yields (DESIGN.md §3 plus `trade` and `snapshot`). */
+export type WatchMessage =
+  | SnapshotMessage
+  | ProgressMessage
+  | OptimizationProgressMessage
+  | TradeMessage
+  | CompleteMessage
+  | ErrorMessage;
+
+/** Options of `watch()`. */
+export interface WatchOptions {
+  /** Consecutive failed connections before giving up with an error. @default 8 */
+  retries?: number;
+  /** First reconnect delay in ms; doubles per failure up to 5 s. @default 100 */
+  backoffMs?: number;
+  /** Stops the iterator (it then ends without error). */
+  signal?: AbortSignal;
+  /** Fetch the result when `complete` only carries `result_url`. @default true */
+  fetchResult?: boolean;
+}
+
+/** Where and how to connect (built by the client). */
+export interface WatchTarget {
+  wsUrl: string;
+  /** The same path over HTTP: a plain GET tells 404 (unknown job) from a network failure. */
+  probeUrl: string;
+  httpBase: string;
+  fetch: typeof fetch;
+  headers: Record<string, string>;
+  /** One job: ends at its terminal message. All jobs: runs until aborted. */
+  perJob: boolean;
+}
+
+type ChannelEvent =
+  | { kind: "message"; data: string }
+  | { kind: "close"; code: number; reason: string }
+  | { kind: "abort" };
+
+/** A WebSocket's events as a pull queue (messages are never lost between two pulls). */
+class SocketChannel {
+  readonly #socket: WebSocket;
+  readonly #queue: ChannelEvent[] = [];
+  #wake: (() => void) | null = null;
+  readonly #onAbort = () => this.#push({ kind: "abort" });
+  readonly #signal: AbortSignal | undefined;
+
+  constructor(url: string, signal: AbortSignal | undefined) {
+    this.#signal = signal;
+    this.#socket = new WebSocket(url);
+    this.#socket.onmessage = (e) => {
+      this.#push({ kind: "message", data: typeof e.data === "string" ? e.data : String(e.data) });
+    };
+    this.#socket.onclose = (e) => this.#push({ kind: "close", code: e.code, reason: e.reason });
+    // An error is always followed by a close event, which carries what we need.
+    this.#socket.onerror = () => {};
+    signal?.addEventListener("abort", this.#onAbort, { once: true });
+  }
+
+  #push(ev: ChannelEvent): void {
+    this.#queue.push(ev);
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
+  }
+
+  async next(): Promise<ChannelEvent> {
+    while (this.#queue.length === 0) {
+      await new Promise<void>((resolve) => this.#wake = resolve);
+    }
+    return this.#queue.shift()!;
+  }
+
+  close(): void {
+    this.#signal?.removeEventListener("abort", this.#onAbort);
+    const s = this.#socket;
+    if (s.readyState === WebSocket.CONNECTING || s.readyState === WebSocket.OPEN) {
+      try {
+        s.close(1000, "client done");
+      } catch {
+        // Already closing.
+      }
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** The iterator behind `client.watch()` and `client.watchAll()`. */
+export async function* openWatch(
+  t: WatchTarget,
+  o: WatchOptions = {},
+): AsyncGenerator<WatchMessage, void, undefined> {
+  const retries = o.retries ?? 8;
+  const backoffMs = o.backoffMs ?? 100;
+  let failures = 0;
+  let tradesSeen = 0;
+  let lastClose = "";
+  while (!o.signal?.aborted) {
+    const ch = new SocketChannel(t.wsUrl, o.signal);
+    let received = false;
+    try {
+      while (true) {
+        const ev = await ch.next();
+        if (ev.kind === "abort") return;
+        if (ev.kind === "close") {
+          lastClose = `code ${ev.code}${ev.reason ? ` (${ev.reason})` : ""}`;
+          break;
+        }
+        received = true;
+        failures = 0;
+        const msg = JSON.parse(ev.data) as WatchMessage;
+        if (!t.perJob) {
+          yield msg;
+          continue;
+        }
+        if (msg.type === "snapshot") {
+          yield msg;
+          // Catch-up: the snapshot's trades are the last `trades.length` of `trades_total`.
+          const trades = msg.data.trades ?? [];
+          const total = msg.data.trades_total ?? trades.length;
+          const first = total - trades.length + 1;
+          for (let i = 0; i < trades.length; i++) {
+            const n = first + i;
+            if (n <= tradesSeen) continue;
+            tradesSeen = n;
+            yield {
+              type: "trade",
+              job_id: msg.job_id,
+              data: { trade: trades[i], n, replayed: true },
+            };
+          }
+          continue;
+        }
+        if (msg.type === "trade") {
+          if (msg.data.n <= tradesSeen) continue;
+          tradesSeen = msg.data.n;
+        }
+        if (msg.type === "complete") {
+          const url = msg.data.result_url;
+          if (msg.data.result === undefined && url && o.fetchResult !== false) {
+            const res = await t.fetch(t.httpBase + url, { headers: t.headers });
+            msg.data.result = await readAnswer<BacktestResult | OptimizationResult>(res);
+          }
+          yield msg;
+          return;
+        }
+        yield msg;
+        if (msg.type === "error") return;
+      }
+    } finally {
+      ch.close();
+    }
+    if (o.signal?.aborted) return;
+    if (!received) {
+      failures++;
+      if (failures === 1) {
+        // A refused upgrade looks like any network failure to a WebSocket; a plain GET
+        // returns the server's reason (404 unknown job, 403 origin) when there is one.
+        const res = await t.fetch(t.probeUrl, { headers: t.headers }).catch(() => null);
+        if (res && res.status !== 426 && !res.ok) await readAnswer(res);
+        else await res?.body?.cancel();
+      }
+      if (failures > retries) {
+        throw new ApiClientError(
+          0,
+          "websocket_unavailable",
+          `WebSocket ${t.wsUrl} failed ${failures} times in a row (last: ${lastClose})`,
+        );
+      }
+    }
+    await sleep(Math.min(backoffMs * 2 ** Math.max(0, failures - 1), 5000), o.signal);
+  }
+}

@@ -1,0 +1,108 @@
+import assert from "node:assert/strict";
+import { jobs } from "../../ui/app_state.ts";
+import { applyMessage } from "../../ui/job_tracker.ts";
+
+function job(id: string) {
+  return jobs.value.find((j) => j.id === id);
+}
+
+Deno.test("applyMessage() grows a live equity curve from progress messages, in time order", () => {
+  jobs.value = [];
+  applyMessage({ type: "snapshot", job_id: "b1", data: { kind: "backtest", status: "running" } });
+  applyMessage({
+    type: "progress",
+    job_id: "b1",
+    data: { status: "running", progress: 0.25, time: 1000, equity: 10_100 },
+  });
+  applyMessage({
+    type: "progress",
+    job_id: "b1",
+    data: { status: "running", progress: 0.5, time: 2000, equity: 10_250 },
+  });
+  // a repeated (liveness) message at the same bar adds no point
+  applyMessage({
+    type: "progress",
+    job_id: "b1",
+    data: { status: "running", progress: 0.5, time: 2000, equity: 10_250 },
+  });
+  const j = job("b1")!;
+  assert.equal(j.status, "running");
+  assert.equal(j.progress, 0.5);
+  assert.deepEqual(j.liveEquity, [{ time: 1000, equity: 10_100 }, { time: 2000, equity: 10_250 }]);
+});
+
+Deno.test("applyMessage() takes the result of `complete`, inside or beside data", () => {
+  jobs.value = [];
+  const result = {
+    config: {},
+    params: {},
+    bars: { count: 2, start: 0, end: 1 },
+    metrics: { sharpeRatio: 1 },
+    trades: [],
+    equity: [{ time: 0, equity: 1 }, { time: 1, equity: 2 }],
+    orders: [],
+    logs: [],
+  };
+  applyMessage({ type: "complete", job_id: "b2", data: { status: "completed", result } });
+  assert.equal(job("b2")?.status, "completed");
+  assert.equal(job("b2")?.progress, 1);
+  assert.deepEqual(job("b2")?.result?.equity, result.equity);
+  applyMessage({ type: "complete", job_id: "b3", data: { status: "completed" }, result });
+  assert.deepEqual(job("b3")?.result?.metrics, { sharpeRatio: 1 });
+});
+
+Deno.test("applyMessage() marks failures and cancellations and strips terminal colour codes", () => {
+  jobs.value = [];
+  applyMessage({
+    type: "error",
+    job_id: "b4",
+    data: { status: "failed", error: "\x1b[31mStrategyError\x1b[0m at bar 12" },
+  });
+  assert.equal(job("b4")?.status, "failed");
+  assert.equal(job("b4")?.error, "StrategyError at bar 12");
+  applyMessage({ type: "error", job_id: "b5", data: { status: "cancelled", error: "cancelled" } });
+  assert.equal(job("b5")?.status, "cancelled");
+});
+
+Deno.test("applyMessage() merges optimization points by combination (no duplicates)", () => {
+  jobs.value = [];
+  const pt = (fast: number, sharpe: number) => ({
+    params: { fast, slow: 30 },
+    metrics: { sharpe, maxDrawdown: -0.1, cagr: 0.05 },
+  });
+  applyMessage({
+    type: "optimization_progress",
+    job_id: "o1",
+    data: { status: "running", progress: 0.5, done: 2, total: 4, points: [pt(5, 1), pt(10, 2)] },
+  });
+  applyMessage({
+    type: "complete",
+    job_id: "o1",
+    data: { status: "completed", result: { combos: [pt(5, 1), pt(10, 2), pt(15, 3), pt(20, 4)] } },
+  });
+  const j = job("o1")!;
+  assert.equal(j.kind, "optimization");
+  assert.equal(j.status, "completed");
+  assert.deepEqual(j.points.map((p) => [p.params.fast, p.sharpe]), [[5, 1], [10, 2], [15, 3], [
+    20,
+    4,
+  ]]);
+  assert.equal(j.result, null);
+});
+
+Deno.test("applyMessage() upserts every job of a /ws/backtests snapshot", () => {
+  jobs.value = [];
+  applyMessage({
+    type: "snapshot",
+    job_id: "*",
+    data: {
+      jobs: [
+        { job_id: "q1", kind: "backtest", status: "queued", progress: 0 },
+        { job_id: "r1", kind: "optimization", status: "running", progress: 0.4 },
+      ],
+    },
+  });
+  assert.equal(job("q1")?.status, "queued");
+  assert.equal(job("r1")?.kind, "optimization");
+  assert.equal(job("r1")?.progress, 0.4);
+});
