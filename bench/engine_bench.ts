@@ -57,20 +57,27 @@ function generate(n: number, seed = 42): Bars {
 /** SMA cross with its own rolling sums; reads the current close from `data.close`. */
 class LeanSmaCross {
   params = { fast: FAST, slow: SLOW };
+  #fast = FAST;
+  #slow = SLOW;
   #ring = new Float64Array(SLOW);
   #i = 0;
   #sf = 0;
   #ss = 0;
+  Initialize(ctx: StrategyContext): void {
+    this.#fast = Number(ctx.params.fast);
+    this.#slow = Number(ctx.params.slow);
+    this.#ring = new Float64Array(this.#slow);
+  }
   OnData(data: DataView, _ctx: StrategyContext): number {
     const x = data.close[data.length - 1];
-    const i = this.#i++, ring = this.#ring;
+    const i = this.#i++, ring = this.#ring, fast = this.#fast, slow = this.#slow;
     this.#sf += x;
     this.#ss += x;
-    if (i >= FAST) this.#sf -= ring[(i - FAST) % SLOW];
-    if (i >= SLOW) this.#ss -= ring[i % SLOW];
-    ring[i % SLOW] = x;
-    if (i < SLOW - 1) return 0;
-    const f = this.#sf / FAST, s = this.#ss / SLOW;
+    if (i >= fast) this.#sf -= ring[(i - fast) % slow];
+    if (i >= slow) this.#ss -= ring[i % slow];
+    ring[i % slow] = x;
+    if (i < slow - 1) return 0;
+    const f = this.#sf / fast, s = this.#ss / slow;
     return f > s ? 1 : f < s ? -1 : 0;
   }
 }
@@ -78,20 +85,27 @@ class LeanSmaCross {
 /** The same strategy reading the current close through `data.bar` instead of `data.close`. */
 class LeanBarSmaCross {
   params = { fast: FAST, slow: SLOW };
+  #fast = FAST;
+  #slow = SLOW;
   #ring = new Float64Array(SLOW);
   #i = 0;
   #sf = 0;
   #ss = 0;
+  Initialize(ctx: StrategyContext): void {
+    this.#fast = Number(ctx.params.fast);
+    this.#slow = Number(ctx.params.slow);
+    this.#ring = new Float64Array(this.#slow);
+  }
   OnData(data: DataView, _ctx: StrategyContext): number {
     const x = data.bar.close;
-    const i = this.#i++, ring = this.#ring;
+    const i = this.#i++, ring = this.#ring, fast = this.#fast, slow = this.#slow;
     this.#sf += x;
     this.#ss += x;
-    if (i >= FAST) this.#sf -= ring[(i - FAST) % SLOW];
-    if (i >= SLOW) this.#ss -= ring[i % SLOW];
-    ring[i % SLOW] = x;
-    if (i < SLOW - 1) return 0;
-    const f = this.#sf / FAST, s = this.#ss / SLOW;
+    if (i >= fast) this.#sf -= ring[(i - fast) % slow];
+    if (i >= slow) this.#ss -= ring[i % slow];
+    ring[i % slow] = x;
+    if (i < slow - 1) return 0;
+    const f = this.#sf / fast, s = this.#ss / slow;
     return f > s ? 1 : f < s ? -1 : 0;
   }
 }
@@ -100,10 +114,10 @@ class LeanBarSmaCross {
  * The same strategy and fill rules (long_only, next-open fills, fraction-1 sizing, taker fee)
  * as one typed-array loop: the floor the engine is compared with.
  */
-function plainLoop(b: Bars): { equity: Float64Array; trades: number } {
+function plainLoop(b: Bars, fast: number, slow: number): { equity: Float64Array; trades: number } {
   const n = b.length, open = b.open, close = b.close;
   const equity = new Float64Array(n);
-  const ring = new Float64Array(SLOW);
+  const ring = new Float64Array(slow);
   let sf = 0, ss = 0, cash = CASH, q = 0, target = 0, pending = -1, trades = 0;
   for (let t = 0; t < n; t++) {
     if (pending >= 0) {
@@ -121,11 +135,11 @@ function plainLoop(b: Bars): { equity: Float64Array; trades: number } {
     const x = close[t];
     sf += x;
     ss += x;
-    if (t >= FAST) sf -= ring[(t - FAST) % SLOW];
-    if (t >= SLOW) ss -= ring[t % SLOW];
-    ring[t % SLOW] = x;
-    if (t >= SLOW - 1) {
-      const f = sf / FAST, s = ss / SLOW;
+    if (t >= fast) sf -= ring[(t - fast) % slow];
+    if (t >= slow) ss -= ring[t % slow];
+    ring[t % slow] = x;
+    if (t >= slow - 1) {
+      const f = sf / fast, s = ss / slow;
       const next = f > s ? 1 : f < s ? 0 : target;
       if (next !== target) {
         target = next;
@@ -180,11 +194,11 @@ for (let i = 0; i < 5; i++) {
   runBacktest(warm, LeanSmaCross, { config: { feeTaker: FEE } });
   runBacktest(warm, LeanBarSmaCross, { config: { feeTaker: FEE }, metrics: false });
   runBacktest(warm, SmaCross, { config: { feeTaker: FEE } });
-  plainLoop(warm);
+  plainLoop(warm, FAST, SLOW);
 }
 
 const cfg = { config: { cash: CASH, feeTaker: FEE } };
-const ref = plainLoop(bars);
+const ref = plainLoop(bars, FAST, SLOW);
 const lean = runBacktest(bars, LeanSmaCross, cfg);
 const example = runBacktest(bars, SmaCross, cfg);
 const refFinal = ref.equity[N - 1];
@@ -193,7 +207,7 @@ const same = Math.abs(leanFinal - refFinal) <= 1e-9 * Math.abs(refFinal) &&
   lean.trades.length === ref.trades;
 
 const RUNS = 7;
-const tPlain = time(RUNS, () => plainLoop(bars));
+const tPlain = time(RUNS, () => plainLoop(bars, FAST, SLOW));
 const tLean = time(RUNS, () => runBacktest(bars, LeanSmaCross, cfg));
 const tLeanNoMetrics = time(
   RUNS,
@@ -230,6 +244,19 @@ console.log(
       example.metrics.finalEquity!.toFixed(6)
     })`,
 );
+// The engine's cost grows with the number of orders; a slower cross trades ~5× less.
+{
+  const params = { fast: 50, slow: 200 };
+  const slowCfg = { ...cfg, params, metrics: false };
+  const r = runBacktest(bars, LeanBarSmaCross, slowCfg);
+  const p = plainLoop(bars, 50, 200);
+  const tE = time(RUNS, () => runBacktest(bars, LeanBarSmaCross, slowCfg));
+  const tP = time(RUNS, () => plainLoop(bars, 50, 200));
+  console.log(`\nSMA cross 50/200, ${r.trades.length} trades (plain loop: ${p.trades})`);
+  row("engine, lean strategy via data.bar, no metrics", tE);
+  row("hand-written typed-array loop", tP);
+  console.log(`  ratio engine / plain loop (best wall) ${(tE.best / tP.best).toFixed(1)}×`);
+}
 console.log(`  loaded data: ${(loadedBytes / N).toFixed(1)} bytes/bar (6 Float64Array columns)`);
 console.log(
   `  engine working memory of one run: ${(workBytes / N).toFixed(1)} bytes/bar ` +

@@ -14,6 +14,7 @@ import type { Bars } from "../engine/types.ts";
 import { CpuKernel, type DecisionKernel, evaluateFamilyGrid } from "../gpu/family_grid.ts";
 import { GpuJsKernel } from "../gpu/gpujs_backend.ts";
 import { WebGpuKernel, webgpuUnavailableReason } from "../gpu/webgpu_backend.ts";
+import { ReplayPool } from "../optimizer/backends/replay_pool.ts";
 import { runWorkerPool } from "../optimizer/backends/workers.ts";
 import { expandGrid, type ParamSet } from "../optimizer/grid.ts";
 import type { ComboMetrics } from "../optimizer/objective.ts";
@@ -21,6 +22,8 @@ import { familySource } from "../optimizer/run_optimization.ts";
 
 const BARS = 200_000;
 const full = Deno.args.includes("--full");
+/** `--pool-only`: only the worker-pool speed-up (and its control), for a quick re-measure. */
+const poolOnly = Deno.args.includes("--pool-only");
 
 function bars(n: number): Bars {
   const b = allocateBars(n);
@@ -92,41 +95,72 @@ function check(name: string, combos: ParamSet[], res: ComboMetrics[]) {
   });
 }
 
-await kernelRun("cpu reference kernel + f64 replay", new CpuKernel(), grid);
+if (!poolOnly) await kernelRun("cpu reference kernel + f64 replay", new CpuKernel(), grid);
 
 const cores = navigator.hardwareConcurrency || 2;
-{
-  const t0 = performance.now();
-  const res = await runWorkerPool(data, { code: "" }, grid, {
-    size: cores,
-    config,
-    family: { id: "sma_cross", annualization: 252 * 24 },
-    chunkSize: 32,
-  });
-  const ms = performance.now() - t0;
-  const name = `cpu reference kernel × ${cores} workers`;
-  rows.push({ name, combos: grid.length, ms });
-  console.log(
-    `${name.padEnd(34)} ${String(grid.length).padStart(5)} combos  ${
-      (ms / 1000).toFixed(2).padStart(7)
-    } s  ${rate(grid.length, ms).toExponential(2)} bar-evaluations/s`,
-  );
-  check(name, grid, res);
-}
+if (!poolOnly) {
+  {
+    const t0 = performance.now();
+    const res = await runWorkerPool(data, { code: "" }, grid, {
+      size: cores,
+      config,
+      family: { id: "sma_cross", annualization: 252 * 24 },
+      chunkSize: 32,
+    });
+    const ms = performance.now() - t0;
+    const name = `cpu reference kernel × ${cores} workers`;
+    rows.push({ name, combos: grid.length, ms });
+    console.log(
+      `${name.padEnd(34)} ${String(grid.length).padStart(5)} combos  ${
+        (ms / 1000).toFixed(2).padStart(7)
+      } s  ${rate(grid.length, ms).toExponential(2)} bar-evaluations/s`,
+    );
+    check(name, grid, res);
+  }
 
-const reason = await webgpuUnavailableReason();
-if (reason) console.log(`webgpu: skipped (${reason})`);
-else {
-  const k = await WebGpuKernel.create();
-  await kernelRun(
-    `webgpu ${k.isFallbackAdapter ? "(software: llvmpipe)" : "(hardware)"}`,
-    k,
-    full || !k.isFallbackAdapter ? grid : subset(500),
-  );
-}
+  const reason = await webgpuUnavailableReason();
+  if (reason) console.log(`webgpu: skipped (${reason})`);
+  else {
+    const k = await WebGpuKernel.create();
+    await kernelRun(
+      `webgpu ${k.isFallbackAdapter ? "(software: llvmpipe)" : "(hardware)"}`,
+      k,
+      full || !k.isFallbackAdapter ? grid : subset(500),
+    );
+  }
 
-const gj = new GpuJsKernel({ mode: "gpu" });
-await kernelRun(`gpu.js (${gj.backendName})`, gj, full ? grid : subset(100));
+  if (!reason) {
+    // the GPU path as runOptimization runs big grids: device decisions, replay on every core
+    const k = await WebGpuKernel.create();
+    const combos = full || !k.isFallbackAdapter ? grid : subset(500);
+    const pool = new ReplayPool(data, {
+      size: cores,
+      family: { id: "sma_cross", annualization: 252 * 24 },
+      config,
+    });
+    const t0 = performance.now();
+    const res = await evaluateFamilyGrid(data, "sma_cross", combos, k, {
+      config,
+      annualization: 252 * 24,
+      maxBatch: 64,
+      replayer: (start, events) => pool.replay(combos.slice(start, start + events.length), events),
+    });
+    const ms = performance.now() - t0;
+    pool.close();
+    k.dispose();
+    const name = `webgpu + replay × ${cores} workers`;
+    rows.push({ name, combos: combos.length, ms });
+    console.log(
+      `${name.padEnd(34)} ${String(combos.length).padStart(5)} combos  ${
+        (ms / 1000).toFixed(2).padStart(7)
+      } s  ${rate(combos.length, ms).toExponential(2)} bar-evaluations/s`,
+    );
+    check(name, combos, res);
+  }
+
+  const gj = new GpuJsKernel({ mode: "gpu" });
+  await kernelRun(`gpu.js (${gj.backendName})`, gj, full ? grid : subset(100));
+}
 
 const source = await familySource("sma_cross");
 const wCombos = full ? grid : subset(48);
@@ -177,10 +211,12 @@ console.log(
     (times[sizes[0]] / times[sizes[1]]).toFixed(2)
   }× (target ≥ 1.8× on 2 cores)`,
 );
-const cpuRate = rate(rows[0].combos, rows[0].ms);
 const poolRate = rate(wCombos.length, times[sizes[1]]);
-console.log(`cpu kernel vs worker pool: ${(cpuRate / poolRate).toFixed(1)}×`);
-const w = rows.find((r) => r.name.startsWith("webgpu"));
+if (rows.length > 0) {
+  const cpuRate = rate(rows[0].combos, rows[0].ms);
+  console.log(`cpu kernel vs worker pool: ${(cpuRate / poolRate).toFixed(1)}×`);
+}
+const w = rows.findLast((r) => r.name.startsWith("webgpu"));
 if (w) {
   console.log(
     `webgpu vs worker pool: ${

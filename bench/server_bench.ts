@@ -130,9 +130,13 @@ try {
   const { job_id } = await start.json();
   const big = await watch(`${wsUrl}/ws/backtest/${job_id}`);
   if (!big.complete) throw new Error("no complete message for the 1M-bar job");
+  const f0 = performance.now();
+  const full = await fetch(`${url}/api/backtest/${job_id}/result`);
+  const bytes = (await full.arrayBuffer()).byteLength;
   console.log(
     `backtest job ${BIG_BARS} bars: start → complete ${((big.at - s0) / 1000).toFixed(2)} s ` +
-      `(${big.messages} messages; includes loading the CSV dataset)`,
+      `(${big.messages} messages; includes loading the CSV dataset); then GET result ` +
+      `${(bytes / 1e6).toFixed(1)} MB in ${((performance.now() - f0) / 1000).toFixed(2)} s`,
   );
 
   // 3. fan-out to 200 clients of one job (100k bars, so the job outlives the connects)

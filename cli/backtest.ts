@@ -9,7 +9,10 @@ import { BarsError } from "../engine/bars.ts";
 import { parseSizing, resolveConfig } from "../engine/config.ts";
 import { runBacktest, type RunOptions, StrategyError } from "../engine/backtest.ts";
 import type { BacktestConfig, BacktestResult, TradeRecord } from "../engine/types.ts";
-import { DataFileError, loadBars } from "../market/load_bars.ts";
+import { DataFileError } from "../market/load_bars.ts";
+import { resolveDataSpec } from "../market/data_loader.ts";
+import { MarketDataError } from "../market/market_data_error.ts";
+import { formatQuality } from "../market/quality.ts";
 import { loadStrategyFile, StrategyFileError } from "./load_strategy_file.ts";
 import { runInSandbox, SandboxError } from "../jobs/sandbox.ts";
 
@@ -299,7 +302,9 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    const { bars } = await loadBars(args.dataFile);
+    // A file path, a shipped dataset name or an exchange spec such as binance:BTC/USDT:1h.
+    const { bars, quality } = await resolveDataSpec(args.dataFile);
+    console.error(formatQuality(quality));
     const result = args.trusted
       ? runBacktest(bars, await loadStrategyFile(args.strategyFile), {
         config: args.config,
@@ -330,6 +335,10 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof StrategyError) {
       console.error(`error: ${e.message}`);
       return 1;
+    }
+    if (e instanceof MarketDataError) {
+      console.error(`error: ${e.message}`);
+      return e.code === "offline" || e.code === "exchange" ? 1 : 2;
     }
     if (e instanceof SandboxError) {
       for (const line of e.logs) console.error(line);

@@ -3,9 +3,10 @@
  *
  * The server sends a `snapshot` first on every connection (status, progress, equity and the
  * last trades with their total count). After a reconnect the iterator yields that snapshot and
- * then replays, as `trade` messages, the trades the snapshot holds that were not seen yet, so a
- * consumer that counts trades stays right across a dropped connection. Live `trade` messages
- * already replayed are not yielded twice (they carry their running number `n`).
+ * then replays, as a `trade` message, the trades the snapshot holds that were not seen yet, so
+ * a consumer that collects trades stays right across a dropped connection. Trades of live
+ * `trade` messages already yielded are not yielded twice (each message says how many trades
+ * the job has closed so far).
  *
  * @module
  */
@@ -64,13 +65,19 @@ export interface OptimizationProgressMessage {
   };
 }
 
-/** A closed trade; `n` is its running number in the job (1-based). */
+/**
+ * Trades closed since the previous `trade` message, in order; `total` is the number of trades
+ * the job has closed so far (so these are trades `total − trades.length + 1 … total`).
+ */
 export interface TradeMessage {
   type: "trade";
   job_id: string;
   /** `replayed` is set on trades the client re-created from a snapshot after a reconnect. */
-  data: { trade: TradeRecord; n: number; replayed?: boolean };
+  data: { trades: TradeRecord[]; total: number; replayed?: boolean };
 }
+
+/** A trade message as the server may send it: batched, or one trade with its number. */
+type RawTradeData = { trades?: TradeRecord[]; total?: number; trade?: TradeRecord; n?: number };
 
 /** The job completed; `result` is embedded unless too large (then `result_url`). */
 export interface CompleteMessage {
@@ -189,6 +196,12 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
+/** The trades of a batch ending at number `total` that come after number `seen`. */
+function unseen(trades: TradeRecord[], total: number, seen: number): TradeRecord[] {
+  const first = total - trades.length + 1;
+  return first > seen ? trades : trades.slice(seen + 1 - first);
+}
+
 /** The iterator behind `client.watch()` and `client.watchAll()`. */
 export async function* openWatch(
   t: WatchTarget,
@@ -199,6 +212,8 @@ export async function* openWatch(
   let failures = 0;
   let tradesSeen = 0;
   let lastClose = "";
+  /** Connections that delivered at least one message. */
+  let connections = 0;
   while (!o.signal?.aborted) {
     const ch = new SocketChannel(t.wsUrl, o.signal);
     let received = false;
@@ -210,6 +225,7 @@ export async function* openWatch(
           lastClose = `code ${ev.code}${ev.reason ? ` (${ev.reason})` : ""}`;
           break;
         }
+        if (!received) connections++;
         received = true;
         failures = 0;
         const msg = JSON.parse(ev.data) as WatchMessage;
@@ -222,28 +238,47 @@ export async function* openWatch(
           // Catch-up: the snapshot's trades are the last `trades.length` of `trades_total`.
           const trades = msg.data.trades ?? [];
           const total = msg.data.trades_total ?? trades.length;
-          const first = total - trades.length + 1;
-          for (let i = 0; i < trades.length; i++) {
-            const n = first + i;
-            if (n <= tradesSeen) continue;
-            tradesSeen = n;
+          const missed = unseen(trades, total, tradesSeen);
+          if (missed.length > 0) {
+            tradesSeen = total;
             yield {
               type: "trade",
               job_id: msg.job_id,
-              data: { trade: trades[i], n, replayed: true },
+              data: { trades: missed, total, replayed: true },
             };
           }
           continue;
         }
         if (msg.type === "trade") {
-          if (msg.data.n <= tradesSeen) continue;
-          tradesSeen = msg.data.n;
+          const raw = msg.data as RawTradeData;
+          const trades = raw.trades ?? (raw.trade ? [raw.trade] : []);
+          const total = raw.total ?? raw.n ?? tradesSeen + trades.length;
+          const fresh = unseen(trades, total, tradesSeen);
+          if (fresh.length === 0) continue;
+          tradesSeen = total;
+          yield { type: "trade", job_id: msg.job_id, data: { trades: fresh, total } };
+          continue;
         }
         if (msg.type === "complete") {
           const url = msg.data.result_url;
           if (msg.data.result === undefined && url && o.fetchResult !== false) {
             const res = await t.fetch(t.httpBase + url, { headers: t.headers });
             msg.data.result = await readAnswer<BacktestResult | OptimizationResult>(res);
+          }
+          // A job that ended while we were disconnected: its finished-job snapshot holds no
+          // trades, so the closed trades not seen yet come from the result.
+          const result = msg.data.result as Partial<BacktestResult> | undefined;
+          if ((tradesSeen > 0 || connections > 1) && Array.isArray(result?.trades)) {
+            const closed = result.trades.filter((tr) => tr.exitTime !== null);
+            const missed = unseen(closed, closed.length, tradesSeen);
+            if (missed.length > 0) {
+              tradesSeen = closed.length;
+              yield {
+                type: "trade",
+                job_id: msg.job_id,
+                data: { trades: missed, total: closed.length, replayed: true },
+              };
+            }
           }
           yield msg;
           return;

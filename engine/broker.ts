@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { createFeeModel, type FeeModel } from "./fee_model.ts";
+import { createFeeModel, type FeeModel, type FeeQuery } from "./fee_model.ts";
 import { fillModelFor } from "./fill_model.ts";
 import { Order, type OrderOrigin, type QuantityMode } from "./orders.ts";
 import type { Portfolio } from "./portfolio.ts";
-import { createSlippage, type Slippage } from "./slippage_model.ts";
+import { createSlippage, type Slippage, type SlippageQuery } from "./slippage_model.ts";
 import type {
   BacktestConfig,
   Bars,
@@ -69,6 +69,9 @@ export class Broker {
   #onEvent: ((e: EngineEvent) => void) | undefined;
   #nextId = 1;
   #signalOrder: Order | null = null;
+  /** Reused query objects: fills happen in the hot loop, so they allocate no parameter objects. */
+  #feeQ: FeeQuery = { quantity: 0, price: 0, maker: false };
+  #slipQ: SlippageQuery = { side: "buy", price: 0, quantity: 0, volume: 0 };
 
   constructor(bars: Bars, config: BacktestConfig, portfolio: Portfolio, opts: BrokerOptions = {}) {
     this.#bars = bars;
@@ -432,9 +435,26 @@ export class Broker {
     return q;
   }
 
+  #fee(quantity: number, price: number, maker: boolean): number {
+    const q = this.#feeQ;
+    q.quantity = quantity;
+    q.price = price;
+    q.maker = maker;
+    return this.#fees.fee(q);
+  }
+
+  #slipPrice(side: OrderSide, price: number, quantity: number, volume: number): number {
+    const q = this.#slipQ;
+    q.side = side;
+    q.price = price;
+    q.quantity = quantity;
+    q.volume = volume;
+    return this.#slip.price(q);
+  }
+
   #fill(o: Order, t: number, qty: number, price: number, maker: boolean): void {
     const abs = Math.abs(qty);
-    const fee = this.#fees.fee({ quantity: abs, price, maker });
+    const fee = this.#fee(abs, price, maker);
     const time = this.#bars.timestamp[t];
     this.#pf.fill(qty, price, fee, time, o.origin);
     o.filledQuantity += abs;
@@ -480,7 +500,7 @@ export class Broker {
       } else {
         const sp = slips ? this.#slip.sizingPrice(o.side, base) : base;
         const closeQ = opposite ? Math.abs(pos) : 0;
-        const closeFee = closeQ > 0 ? this.#fees.fee({ quantity: closeQ, price: sp, maker }) : 0;
+        const closeFee = closeQ > 0 ? this.#fee(closeQ, sp, maker) : 0;
         const equity = pf.cash + pos * sp - closeFee;
         const openQ = this.#sizedQuantity(equity, sp, buy);
         if (closeQ === 0 && !(openQ > 0)) {
@@ -499,9 +519,7 @@ export class Broker {
       if (qty > cap) qty = c.wholeUnits ? Math.floor(cap) : cap;
       if (!(qty > 0)) return; // no volume to trade against on this bar: stays pending
     }
-    const price = slips
-      ? this.#slip.price({ side: o.side, price: base, quantity: qty, volume })
-      : base;
+    const price = slips ? this.#slipPrice(o.side, base, qty, volume) : base;
     if (!(price > 0)) {
       this.#reject(o, t, `invalid price: slippage moved the fill price to ${price}`);
       return;
@@ -518,11 +536,11 @@ export class Broker {
         openQ = 0;
         shortfall = "shorting is disabled in long_only mode";
       } else {
-        const closeFee = closeQ > 0 ? this.#fees.fee({ quantity: closeQ, price, maker }) : 0;
+        const closeFee = closeQ > 0 ? this.#fee(closeQ, price, maker) : 0;
         const posAfter = pos + dir * closeQ;
         const equity = pf.cash + pos * price - closeFee;
         const bp = equity * c.leverage - Math.abs(posAfter) * price;
-        const cost = openQ * price + this.#fees.fee({ quantity: openQ, price, maker });
+        const cost = openQ * price + this.#fee(openQ, price, maker);
         if (!(cost <= bp + Math.abs(bp) * BP_TOLERANCE)) {
           if (closeQ === 0) {
             this.#reject(o, t, "insufficient buying power");

@@ -36,8 +36,9 @@ export class VisibleBars {
   /** Number of bars in the source (the columns' length once allocated). */
   readonly length: number;
   #src: Float64Array[];
-  #cols: (Float64Array | null)[] = [null, null, null, null, null, null];
-  #synced: number[] = [-1, -1, -1, -1, -1, -1];
+  #cols: Float64Array[] = [EMPTY, EMPTY, EMPTY, EMPTY, EMPTY, EMPTY];
+  /** Last bar copied into each column (-1: none; columns are allocated at the first copy). */
+  #synced: Int32Array = new Int32Array(6).fill(-1);
 
   constructor(src: Bars) {
     this.length = src.length;
@@ -46,18 +47,27 @@ export class VisibleBars {
 
   /** Column `k` (see {@linkcode COLUMN}) filled up to bar `t`; later slots stay 0. */
   column(k: number, t: number): Float64Array {
-    let a = this.#cols[k];
-    if (a === null) a = this.#cols[k] = new Float64Array(this.length);
     let s = this.#synced[k];
-    if (s < t) {
-      const src = this.#src[k];
-      while (s < t) {
-        s++;
-        a[s] = src[s];
-      }
-      this.#synced[k] = s;
+    let a = this.#cols[k];
+    if (s >= t && a.length === this.length) return a;
+    // EMPTY until first use rather than null: one element kind, a monomorphic per-bar path.
+    if (a.length !== this.length) a = this.#cols[k] = new Float64Array(this.length);
+    const src = this.#src[k];
+    while (s < t) {
+      s++;
+      a[s] = src[s];
     }
+    this.#synced[k] = s;
     return a;
+  }
+
+  /**
+   * Column `k` filled up to bar `t`, as a new view of its first `t + 1` values. A constructor
+   * over the column's buffer (offset 0) instead of `subarray`: same view, without the species
+   * lookup, which made this the most expensive line of a `data.close` strategy.
+   */
+  view(k: number, t: number): Float64Array {
+    return new Float64Array(this.column(k, t).buffer, 0, t + 1);
   }
 
   /** The source value of column `k` at bar `t` (callers pass only the current bar or earlier). */
@@ -162,7 +172,7 @@ export class BarDataView implements DataView {
   get timestamp(): Float64Array {
     const t = this.#clock.t;
     if (this.#tsAt !== t) {
-      this.#ts = this.#v.column(0, t).subarray(0, t + 1);
+      this.#ts = this.#v.view(0, t);
       this.#tsAt = t;
     }
     return this.#ts;
@@ -171,7 +181,7 @@ export class BarDataView implements DataView {
   get open(): Float64Array {
     const t = this.#clock.t;
     if (this.#openAt !== t) {
-      this.#open = this.#v.column(1, t).subarray(0, t + 1);
+      this.#open = this.#v.view(1, t);
       this.#openAt = t;
     }
     return this.#open;
@@ -180,7 +190,7 @@ export class BarDataView implements DataView {
   get high(): Float64Array {
     const t = this.#clock.t;
     if (this.#highAt !== t) {
-      this.#high = this.#v.column(2, t).subarray(0, t + 1);
+      this.#high = this.#v.view(2, t);
       this.#highAt = t;
     }
     return this.#high;
@@ -189,7 +199,7 @@ export class BarDataView implements DataView {
   get low(): Float64Array {
     const t = this.#clock.t;
     if (this.#lowAt !== t) {
-      this.#low = this.#v.column(3, t).subarray(0, t + 1);
+      this.#low = this.#v.view(3, t);
       this.#lowAt = t;
     }
     return this.#low;
@@ -198,7 +208,7 @@ export class BarDataView implements DataView {
   get close(): Float64Array {
     const t = this.#clock.t;
     if (this.#closeAt !== t) {
-      this.#close = this.#v.column(4, t).subarray(0, t + 1);
+      this.#close = this.#v.view(4, t);
       this.#closeAt = t;
     }
     return this.#close;
@@ -207,7 +217,7 @@ export class BarDataView implements DataView {
   get volume(): Float64Array {
     const t = this.#clock.t;
     if (this.#volumeAt !== t) {
-      this.#volume = this.#v.column(5, t).subarray(0, t + 1);
+      this.#volume = this.#v.view(5, t);
       this.#volumeAt = t;
     }
     return this.#volume;

@@ -96,7 +96,20 @@ export class Order {
   /** Bracket exits to place when this entry first fills. */
   stopLoss: number | null = null;
   takeProfit: number | null = null;
-  readonly history: { status: OrderStatus; time: number }[];
+  /**
+   * The lifecycle after `submitted`, stored flat: a signal's market order (submitted → pending →
+   * filled) allocates nothing for it. {@linkcode Order.history} builds the records on demand.
+   */
+  #s1: OrderStatus = "submitted";
+  #t1 = 0;
+  #s2: OrderStatus = "submitted";
+  #t2 = 0;
+  /** Entries after the first three, once there are any. */
+  #more: { status: OrderStatus; time: number }[] | null = null;
+  /** Recorded entries (≥ 1: `submitted`). */
+  #entries = 1;
+  /** The materialized history, kept in step once built. */
+  #history: { status: OrderStatus; time: number }[] | null = null;
 
   constructor(
     readonly id: string,
@@ -115,7 +128,21 @@ export class Order {
   ) {
     this.quantity = quantity;
     this.eligibleFrom = submittedBar + 1;
-    this.history = [{ status: "submitted", time: submittedTime }];
+  }
+
+  /** Status changes as `{ status, time }`, oldest first (the first is `submitted`). */
+  get history(): { status: OrderStatus; time: number }[] {
+    let h = this.#history;
+    if (h === null) {
+      h = [{ status: "submitted", time: this.submittedTime }];
+      if (this.#entries > 1) h.push({ status: this.#s1, time: this.#t1 });
+      if (this.#entries > 2) h.push({ status: this.#s2, time: this.#t2 });
+      if (this.#more !== null) {
+        for (const e of this.#more) h.push({ status: e.status, time: e.time });
+      }
+      this.#history = h;
+    }
+    return h;
   }
 
   /** Units still to fill (NaN while unsized). */
@@ -130,12 +157,24 @@ export class Order {
 
   /** Applies a lifecycle event through the transition table and records it. */
   apply(event: OrderEventKind, time: number, reason: string | null = null): void {
-    const to = nextOrderStatus(this.status, event);
+    const from = this.status;
+    const to = nextOrderStatus(from, event);
     this.status = to;
     if (reason !== null) this.reason = reason;
-    // Repeated partial fills are one status; record each change, not each slice.
-    const last = this.history[this.history.length - 1];
-    if (!(last.status === to && to === "partially_filled")) this.history.push({ status: to, time });
+    // Repeated partial fills are one status; record each change, not each slice. (The last
+    // recorded status is always the current one: `status` only changes here.)
+    if (from === to && to === "partially_filled") return;
+    const k = this.#entries++;
+    if (k === 1) {
+      this.#s1 = to;
+      this.#t1 = time;
+    } else if (k === 2) {
+      this.#s2 = to;
+      this.#t2 = time;
+    } else {
+      (this.#more ??= []).push({ status: to, time });
+    }
+    this.#history?.push({ status: to, time });
   }
 
   /** The record for the result JSON (shares `history`: called once the run is over). */

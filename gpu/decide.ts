@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { ComboRule, Condition, Operand, SeriesCache } from "./families.ts";
+import type { ComboRule, Condition, Operand, SeriesSource } from "./families.ts";
 import { encodeEvent } from "./pack.ts";
 
 /** Resolved operand: a series or a constant. */
@@ -17,7 +17,7 @@ interface Resolved {
   k: number;
 }
 
-function _resolve(o: Operand, cache: SeriesCache): Resolved {
+function _resolve(o: Operand, cache: SeriesSource): Resolved {
   return "series" in o ? { arr: cache.get(o.series), k: NaN } : { arr: null, k: o.const };
 }
 
@@ -41,7 +41,7 @@ function _cond(
  * close needs a long position, and the stop is hit when low ≤ the level fixed at the entry
  * signal, from the bar after the entry fills.
  */
-export function decideEvents(rule: ComboRule, cache: SeriesCache, n: number): Uint32Array {
+export function decideEvents(rule: ComboRule, cache: SeriesSource, n: number): Uint32Array {
   const el = _resolve(rule.enter.lhs, cache), er = _resolve(rule.enter.rhs, cache);
   const xl = _resolve(rule.exit.lhs, cache), xr = _resolve(rule.exit.rhs, cache);
   const stopLevel = rule.stop ? cache.get(rule.stop.level) : null;

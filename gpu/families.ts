@@ -235,8 +235,13 @@ export function computeSeries(name: string, bars: Bars): Float64Array {
   }
 }
 
-/** Computes each distinct series once; `get` throws for a name it was not built with. */
-export class SeriesCache {
+/** Anything that hands out series by name (a cache, or a batch's uploaded series). */
+export interface SeriesSource {
+  get(name: string): Float64Array;
+}
+
+/** Computes each distinct series once, on first use. */
+export class SeriesCache implements SeriesSource {
   #bars: Bars;
   #map = new Map<string, Float64Array>();
   constructor(bars: Bars) {

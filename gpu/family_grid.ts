@@ -17,9 +17,10 @@ import {
   familyParams,
   ruleSeries,
   SeriesCache,
+  type SeriesSource,
 } from "./families.ts";
 import { type Batch, MAX_BARS, planBatches } from "./pack.ts";
-import { assertReplayable, replay, type ReplayContext } from "./replay.ts";
+import { assertReplayable, replay, type ReplayContext, type ReplayResult } from "./replay.ts";
 
 /** One batch handed to a kernel: its rules and the float64 series they read, by slot. */
 export interface KernelBatch {
@@ -56,12 +57,12 @@ export class CpuKernel implements DecisionKernel {
   }
   decide(batch: KernelBatch): Promise<Uint32Array[]> {
     const cache = new _Preloaded(batch);
-    return Promise.resolve(batch.rules.map((r) => decideEvents(r, cache as never, batch.n)));
+    return Promise.resolve(batch.rules.map((r) => decideEvents(r, cache, batch.n)));
   }
   dispose(): void {}
 }
 
-class _Preloaded {
+class _Preloaded implements SeriesSource {
   #m = new Map<string, Float64Array>();
   constructor(b: KernelBatch) {
     b.seriesNames.forEach((s, i) => this.#m.set(s, b.series[i]));
@@ -87,6 +88,12 @@ export interface FamilyGridOptions {
   maxBatch?: number;
   /** Series computed by earlier calls on the same bars (a worker keeps one across chunks). */
   cache?: SeriesCache;
+  /**
+   * Replays a batch elsewhere (a worker pool): gets the index of the batch's first
+   * combination and its events, resolves with metrics and fallback flags. Batches are then
+   * pipelined: the kernel decides the next batch while earlier ones replay.
+   */
+  replayer?: (start: number, events: Uint32Array[]) => Promise<ReplayResult[]>;
 }
 
 /**
@@ -115,6 +122,17 @@ export async function evaluateFamilyGrid(
   const cache = opts.cache ?? new SeriesCache(bars);
   const ctx: ReplayContext = { bars, config, annualization: opts.annualization };
   const out: ComboMetrics[] = new Array(combos.length);
+  const pending: Promise<void>[] = [];
+  const take = (start: number, results: ReplayResult[]) => {
+    opts.signal?.throwIfAborted();
+    const res: ComboMetrics[] = [];
+    results.forEach((r, i) => {
+      if (r.fallback) opts.onFallback?.(start + i);
+      out[start + i] = r.metrics;
+      res.push(r.metrics);
+    });
+    opts.onBatch?.(start, res);
+  };
   for (const b of batches) {
     opts.signal?.throwIfAborted();
     const batch: KernelBatch = {
@@ -124,17 +142,23 @@ export async function evaluateFamilyGrid(
       series: b.series.map((s) => cache.get(s)),
     };
     const events = await kernel.decide(batch);
-    const res: ComboMetrics[] = [];
-    for (let i = 0; i < events.length; i++) {
-      const rule = batch.rules[i];
-      const r = replay(ctx, events[i], {
-        stopLevel: rule.stop ? cache.get(rule.stop.level) : undefined,
-      });
-      if (r.fallback) opts.onFallback?.(b.start + i);
-      out[b.start + i] = r.metrics;
-      res.push(r.metrics);
+    if (opts.replayer) {
+      const p = opts.replayer(b.start, events).then((r) => take(b.start, r));
+      // a later failure (cancel) abandons it: keep its rejection from going unhandled
+      p.catch(() => {});
+      pending.push(p);
+      // let finished replays report (and a cancel land) before the next batch
+      await new Promise((r) => setTimeout(r, 0));
+      continue;
     }
-    opts.onBatch?.(b.start, res);
+    take(
+      b.start,
+      events.map((ev, i) => {
+        const rule = batch.rules[i];
+        return replay(ctx, ev, { stopLevel: rule.stop ? cache.get(rule.stop.level) : undefined });
+      }),
+    );
   }
+  await Promise.all(pending);
   return out;
 }

@@ -126,8 +126,6 @@ export const FLAG = {
   exitCross: 8,
   /** A protective stop: exit when low ≤ the stop level fixed at the entry-signal bar. */
   stop: 16,
-  /** long_short mode (a -1 signal opens a short); else -1 means flat. */
-  longShort: 32,
 } as const;
 
 /** Per-combination output words: one count word then `capacity` event words. */

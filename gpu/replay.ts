@@ -89,7 +89,9 @@ export function replay(
   let fallback = false;
 
   // metrics accumulators over r[t] = (E[t] - E[t-1]) / E[t-1], t >= 1
-  let sum = 0, comp = 0, sumSq = 0, compSq = 0, downSq = 0;
+  // Plain float64 sums: over 10^5–10^6 returns their rounding error (~n·ε relative) is far
+  // below the 1e-4 the conformance suite allows, and the engine's pairwise sums agree to ~1e-12.
+  let sum = 0, sumSq = 0, downSq = 0;
   let prevE = config.cash;
   let acc = 1, peak = 1, maxDd = 0; // empyrical: compounding, first peak = starting value
 
@@ -258,14 +260,8 @@ export function replay(
     E = pos === 0 ? cash : cash + pos * close[t];
     if (t > 0) {
       const r = (E - prevE) / prevE;
-      let y = r - comp;
-      let s2 = sum + y;
-      comp = (s2 - sum) - y;
-      sum = s2;
-      y = r * r - compSq;
-      s2 = sumSq + y;
-      compSq = (s2 - sumSq) - y;
-      sumSq = s2;
+      sum += r;
+      sumSq += r * r;
       if (r < 0) downSq += r * r;
       acc *= r + 1;
       if (acc > peak) peak = acc;
@@ -290,7 +286,7 @@ export function replay(
     const stopLow = q > 0 && stopPrice === stopPrice ? stopPrice : -Infinity;
     const lim = Math.min(nextBar, config.closeAtEnd ? n - 1 : n);
     let u = t + 1;
-    let pe = prevE, sm = sum, cp = comp, sq = sumSq, cq = compSq, ds = downSq;
+    let pe = prevE, sm = sum, sq = sumSq, ds = downSq;
     let ac = acc, pk = peak, md = maxDd;
     for (; u < lim; u++) {
       const lo = low[u];
@@ -298,15 +294,10 @@ export function replay(
       const e = c + q * close[u];
       const r = (e - pe) / pe;
       pe = e;
-      let y = r - cp;
-      let s2 = sm + y;
-      cp = (s2 - sm) - y;
-      sm = s2;
-      y = r * r - cq;
-      s2 = sq + y;
-      cq = (s2 - sq) - y;
-      sq = s2;
-      if (r < 0) ds += r * r;
+      sm += r;
+      const r2 = r * r;
+      sq += r2;
+      if (r < 0) ds += r2;
       ac *= r + 1;
       if (ac > pk) pk = ac;
       const dd = (ac - pk) / pk;
@@ -315,9 +306,7 @@ export function replay(
     prevE = pe;
     E = pe;
     sum = sm;
-    comp = cp;
     sumSq = sq;
-    compSq = cq;
     downSq = ds;
     acc = ac;
     peak = pk;

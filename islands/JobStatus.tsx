@@ -4,7 +4,13 @@
  *
  * @module
  */
-import { jobs, liveState, selectedOptimizationId, selectedRunId } from "../ui/app_state.ts";
+import {
+  jobs,
+  liveState,
+  selectedOptimizationId,
+  selectedRunId,
+  serverStats,
+} from "../ui/app_state.ts";
 import { cancelJob, refreshJob } from "../ui/job_tracker.ts";
 
 const ORDER = ["completed", "failed", "running", "queued"] as const;
@@ -12,8 +18,18 @@ const ORDER = ["completed", "failed", "running", "queued"] as const;
 /** The status panel. */
 export default function JobStatus() {
   const list = jobs.value;
-  const counts: Record<string, number> = { completed: 0, failed: 0, running: 0, queued: 0 };
-  for (const j of list) if (j.status in counts) counts[j.status]++;
+  const local: Record<string, number> = { completed: 0, failed: 0, running: 0, queued: 0 };
+  for (const j of list) if (j.status in local) local[j.status]++;
+  // the server's totals cover every job, not only the ones this page has listed; the local
+  // tally stands in until the first /api/stats answer (and is ahead of it by up to a poll)
+  const server = serverStats.value?.jobs as Record<string, unknown> | undefined;
+  const counts: Record<string, number> = {};
+  for (const k of ORDER) {
+    const v = server?.[k];
+    if (typeof v !== "number") counts[k] = local[k];
+    // finished counts only grow, so the larger is the fresher; live ones come from the server
+    else counts[k] = k === "completed" || k === "failed" ? Math.max(v, local[k]) : v;
+  }
   const shown = list.slice().reverse().slice(0, 30);
 
   return (

@@ -11,7 +11,7 @@ import { jobs, selectedOptimization, selectedOptimizationId } from "../ui/app_st
 import type { Chart } from "chart.js";
 import { chartModule } from "../ui/chart_loader.ts";
 import { startBacktest } from "../ui/job_tracker.ts";
-import type { ScatterPoint } from "../ui/scatter_point.ts";
+import { bestBySharpe, type ScatterPoint } from "../ui/scatter_point.ts";
 import { formatMetric } from "../ui/format_value.ts";
 
 const PANELS = [
@@ -95,18 +95,19 @@ export default function OptimizationScatter() {
     });
     return () => {
       gone = true;
+      if (timer.current !== null) clearTimeout(timer.current);
       for (const c of charts.current) c.destroy();
       charts.current = [];
     };
   }, []);
 
-  useSignalEffect(() => {
-    const opt = selectedOptimization.value;
-    const points = opt?.points ?? [];
-    const names = points.length ? Object.keys(points[0].params) : [];
-    const x = names.includes(xParam.value) ? xParam.value : (names[0] ?? "");
-    pointsRef.current = points;
-    if (!ready.value) return;
+  const xRef = useRef("");
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+
+  function drawScatter(): void {
+    timer.current = null;
+    const points = pointsRef.current;
+    const x = xRef.current;
     charts.current.forEach((chart, i) => {
       const key = PANELS[i].key;
       const scale = key === "sharpe" ? 1 : 100;
@@ -119,13 +120,26 @@ export default function OptimizationScatter() {
       chart.options.scales!.y!.display = points.length > 0;
       chart.update("none");
     });
+  }
+
+  useSignalEffect(() => {
+    const opt = selectedOptimization.value;
+    const points = opt?.points ?? [];
+    const names = points.length ? Object.keys(points[0].params) : [];
+    const x = names.includes(xParam.value) ? xParam.value : (names[0] ?? "");
+    // points only append (or replace in place), so indices the click handler reads stay valid
+    pointsRef.current = points;
+    xRef.current = x;
+    if (!ready.value) return;
+    // big grids send many progress messages: redraw at most every 250 ms once they are large
+    if (points.length < 2000) drawScatter();
+    else timer.current ??= setTimeout(drawScatter, 250);
   });
 
   const opt = selectedOptimization.value;
   const points = opt?.points ?? [];
   const names = points.length ? Object.keys(points[0].params) : [];
-  const best = points.filter((p) => p.sharpe !== null)
-    .sort((a, b) => (b.sharpe ?? 0) - (a.sharpe ?? 0)).slice(0, 5);
+  const best = bestBySharpe(points, 5);
   const optList = jobs.value.filter((j) => j.kind === "optimization");
 
   return (

@@ -5,7 +5,9 @@
  * @module
  */
 import type { ComponentChildren } from "preact";
+import { useSignal } from "@preact/signals";
 import { datasets, type RunSettings as Settings, settings } from "../ui/app_state.ts";
+import { uploadDataset } from "../ui/strategy_session.ts";
 
 function set<K extends keyof Settings>(key: K, value: Settings[K]): void {
   settings.value = { ...settings.value, [key]: value };
@@ -42,6 +44,7 @@ function NumberInput(
 /** The run settings panel. */
 export default function RunSettings() {
   const s = settings.value;
+  const uploading = useSignal(false);
   return (
     <section class="panel" aria-labelledby="settings-title">
       <header class="panel-head">
@@ -101,6 +104,30 @@ export default function RunSettings() {
               </Field>
             </>
           )}
+        {s.source === "dataset" && (
+          <Field label={uploading.value ? "Uploading…" : "Upload CSV / JSON / Parquet"} wide>
+            <input
+              type="file"
+              id="dataset-upload"
+              accept=".csv,.json,.parquet"
+              disabled={uploading.value}
+              onChange={async (e) => {
+                const input = e.currentTarget as HTMLInputElement;
+                const file = input.files?.[0];
+                if (!file) {
+                  return;
+                }
+                uploading.value = true;
+                try {
+                  await uploadDataset(file);
+                } finally {
+                  uploading.value = false;
+                  input.value = "";
+                }
+              }}
+            />
+          </Field>
+        )}
         <Field label="From">
           <input
             type="date"

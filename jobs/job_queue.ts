@@ -74,7 +74,7 @@ export interface JobQueueOptions {
   maxQueued?: number;
   /** Most ms between progress messages while a job advances. @default 250 */
   progressIntervalMs?: number;
-  /** Largest result JSON embedded in `complete` messages. @default 16 MiB */
+  /** Largest result JSON embedded in `complete` messages. @default 1 MiB */
   wsResultMaxBytes?: number;
   /** Turns a runner's error into the message stored on the job (no stack traces). */
   describeError?: (err: unknown, job: JobRecord) => string;
@@ -134,7 +134,7 @@ export class JobQueue {
     this.concurrency = opts.concurrency ?? Math.max(1, navigator.hardwareConcurrency || 1);
     this.maxQueued = opts.maxQueued ?? 1000;
     this.#intervalMs = opts.progressIntervalMs ?? 250;
-    this.#wsResultMaxBytes = opts.wsResultMaxBytes ?? 16 * 1024 * 1024;
+    this.#wsResultMaxBytes = opts.wsResultMaxBytes ?? 1024 * 1024;
     this.#describe = opts.describeError ??
       ((err) => err instanceof Error ? err.message : String(err));
     this.#stats = opts.stats;

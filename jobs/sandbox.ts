@@ -14,9 +14,11 @@
  * - `timeoutMs`: wall clock for the whole job, enforced here by killing the subprocess.
  * - `onDataTimeoutMs`: per call into user code (module top level, constructor, `Initialize`,
  *   each `OnData`). The Worker writes the phase and a call counter to shared memory on every
- *   entry and exit; the host polls every `clamp(onDataTimeoutMs / 10, 5, 50)` ms and terminates
- *   the Worker when one call outlives the budget, so a stuck call is caught between the budget
- *   and the budget plus one poll interval (≤ 50 ms) later.
+ *   entry and exit (plain stores: a few ns per bar); the host polls every
+ *   `clamp(onDataTimeoutMs / 10, 5, 50)` ms and terminates the Worker when one call has not
+ *   returned for the budget, so a stuck call is caught between the budget and the budget plus
+ *   two poll intervals (≤ 100 ms) after it started. Calls shorter than the budget are never
+ *   stopped, however many there are; `timeoutMs` bounds their sum.
  * - `memoryMb`: V8 old-space cap of each isolate in the subprocess (a JS heap bomb dies at
  *   once with V8's "Reached heap limit"), plus a watchdog here that polls the subprocess'
  *   resident memory (`/proc/<pid>/statm`, every 20 ms) and kills it above

@@ -148,6 +148,9 @@ function harden(): void {
   if (internal !== undefined) delete d[internal];
   const g = globalThis as unknown as Record<string, unknown>;
   g.close = refuse("self.close()");
+  // Only this file talks to the host (through `post`, captured above): a strategy posting a
+  // message of its own could forge its result.
+  g.postMessage = refuse("postMessage()");
   g.Worker = function Worker() {
     throw new SandboxRefusal("Creating a Worker");
   };
@@ -287,6 +290,7 @@ function watchedStrategy(
       try {
         signal = inst.OnData(data, ctx);
       } catch (e) {
+        control[SLOT_PHASE] = PHASE_ENGINE;
         throw asError(e);
       }
       control[SLOT_PHASE] = PHASE_ENGINE;
@@ -369,15 +373,6 @@ async function run(init: WorkerInit): Promise<void> {
       logs,
     );
   }
-  if (typeof (Cls as { prototype?: { OnData?: unknown } }).prototype?.OnData !== "function") {
-    return fail(
-      "compile",
-      `The default-exported class ${Cls.name || "(anonymous)"} has no OnData(data, ctx) method`,
-      null,
-      logs,
-    );
-  }
-
   let inst: Strategy;
   atomicsAdd(control, Slot.Calls, 1);
   atomicsStore(control, Slot.Phase, Phase.Init);
@@ -392,6 +387,15 @@ async function run(init: WorkerInit): Promise<void> {
     );
   } finally {
     atomicsStore(control, Slot.Phase, Phase.Engine);
+  }
+  // Checked on the instance: `OnData = (data, ctx) => ...` as a class field is fine too.
+  if (typeof (inst as Partial<Strategy>).OnData !== "function") {
+    return fail(
+      "compile",
+      `The default-exported class ${Cls.name || "(anonymous)"} has no OnData(data, ctx) method`,
+      null,
+      logs,
+    );
   }
 
   let result: BacktestResult;

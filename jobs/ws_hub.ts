@@ -17,7 +17,7 @@
  *   goes without the embedded result and with `result_url` instead, so a terminal message is
  *   always small for a client that is behind.
  * Per-job sockets are closed with code 1000 once the job's terminal message has been sent
- * (after the socket's buffer drains, at most `closeDrainMs`). Heartbeats are WebSocket
+ * (after the socket's buffer drains, at most `closeDrainMs`, 30 s). Heartbeats are WebSocket
  * ping/pong frames (`idleTimeout` of `Deno.upgradeWebSocket`, set by the route).
  *
  * @module
@@ -45,7 +45,7 @@ export interface WsHubOptions {
   bufferBytes?: number;
   /** Builds the resync snapshot of a job (or of all jobs for `null`) from in-memory state. */
   snapshot?: (jobId: string | null) => WsMessage;
-  /** Most ms to wait for a socket's buffer to drain before the end-of-job close. @default 5000 */
+  /** Most ms to wait for a socket's buffer to drain before the end-of-job close. @default 30000 */
   closeDrainMs?: number;
 }
 
@@ -90,7 +90,7 @@ export class WsHub {
 
   constructor(opts: WsHubOptions = {}) {
     this.#bufferBytes = opts.bufferBytes ?? 1024 * 1024;
-    this.#closeDrainMs = opts.closeDrainMs ?? 5000;
+    this.#closeDrainMs = opts.closeDrainMs ?? 30_000;
     this.#snapshot = opts.snapshot;
   }
 

@@ -159,7 +159,10 @@ const TICK = { kind: "wagyu.opt_tick" } as const;
  */
 export async function listenForShards(
   kv: Deno.Kv,
-  opts: ShardProcessorOptions & { tickMs?: number; onComputed?: (m: ShardMessage) => void },
+  opts: ShardProcessorOptions & {
+    tickMs?: number;
+    onComputed?: (m: ShardMessage) => void | Promise<void>;
+  },
 ): Promise<void> {
   const tickMs = opts.tickMs ?? 200;
   await _retry(() => kv.enqueue(TICK, { delay: tickMs }));
@@ -168,7 +171,7 @@ export async function listenForShards(
       await _retry(() => kv.enqueue(TICK, { delay: tickMs }));
       return;
     }
-    if (isShardMessage(m) && await processShard(kv, m, opts)) opts.onComputed?.(m);
+    if (isShardMessage(m) && await processShard(kv, m, opts)) await opts.onComputed?.(m);
   });
 }
 

@@ -31,6 +31,7 @@ import { CpuKernel, type DecisionKernel, evaluateFamilyGrid } from "../gpu/famil
 import { FAMILIES, type FamilyId, isFamilyId } from "../gpu/families.ts";
 import { ReplayUnsupported } from "../gpu/replay.ts";
 import { comboMetricsOf } from "./backends/pool_protocol.ts";
+import { ReplayPool } from "./backends/replay_pool.ts";
 import { runWorkerPool, type StrategySource } from "./backends/workers.ts";
 import { expandGrid, type GridSpec, type ParamSet } from "./grid.ts";
 import {
@@ -260,8 +261,21 @@ export async function runOptimization(
       ? `gpu.js ${(kernel as unknown as { backendName: string }).backendName}`
       : "cpu reference kernel";
     const fallbackIdx: number[] = [];
+    // big grids replay on every core while the device decides the next batch
+    const pool = poolSize > 1 &&
+        total * req.bars.length >= (opts.poolMinBarEvaluations ?? POOL_MIN_BAR_EVALUATIONS)
+      ? new ReplayPool(req.bars, {
+        size: poolSize,
+        family: { id: family, annualization: annualizationOf(config, req.bars) },
+        config: req.config,
+      })
+      : null;
+    if (pool) info += `, replay × ${poolSize} workers`;
     try {
       await evaluateFamilyGrid(req.bars, family, combos, kernel, {
+        replayer: pool
+          ? (start, events) => pool.replay(combos.slice(start, start + events.length), events)
+          : undefined,
         config: req.config,
         annualization: annualizationOf(config, req.bars),
         signal: opts.signal,
@@ -278,6 +292,7 @@ export async function runOptimization(
       }
       throw e;
     } finally {
+      pool?.close();
       kernel.dispose();
     }
     if (fallbackIdx.length > 0) {

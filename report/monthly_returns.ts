@@ -29,13 +29,10 @@ export function monthlyReturns(
   while (i < n) {
     const d = new Date(times[i]);
     const y = d.getUTCFullYear(), m = d.getUTCMonth();
-    // Advance to the month's last bar.
+    // Advance to the month's last bar (numeric compares: no Date per bar).
+    const next = Date.UTC(y, m + 1, 1);
     let j = i;
-    while (j + 1 < n) {
-      const e = new Date(times[j + 1]);
-      if (e.getUTCFullYear() !== y || e.getUTCMonth() !== m) break;
-      j++;
-    }
+    while (j + 1 < n && times[j + 1] < next) j++;
     const end = equity[j];
     let row = years.get(y);
     if (!row) years.set(y, row = { year: y, months: new Array(12).fill(null), total: 0 });

@@ -33,7 +33,9 @@ export interface ServerLimits {
   maxConcurrentExecutes: number;
   /** Bytes a WebSocket client may have unsent before droppable messages are dropped. @default 1 MiB */
   wsBufferBytes: number;
-  /** Largest result embedded in a `complete` message; larger ones are fetched by URL. @default 16 MiB */
+  /** Largest result embedded in a `complete` message; larger ones are fetched by URL
+   * (`data.result_url`): one big message fanned out to many clients costs each of them the
+   * full transfer and parse. @default 1 MiB */
   wsResultMaxBytes: number;
   /** Seconds without a pong before a WebSocket is closed (ping interval). @default 30 */
   wsIdleTimeoutS: number;
@@ -95,7 +97,7 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = {
   maxGridSize: 1_000_000,
   maxConcurrentExecutes: 4 * cores,
   wsBufferBytes: 1024 * 1024,
-  wsResultMaxBytes: 16 * 1024 * 1024,
+  wsResultMaxBytes: 1024 * 1024,
   wsIdleTimeoutS: 30,
 };
 

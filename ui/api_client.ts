@@ -30,6 +30,8 @@ export interface ApiRequestOptions {
   method?: string;
   /** Serialized as JSON. */
   body?: unknown;
+  /** Sent as is (a file upload), instead of `body`. */
+  rawBody?: Blob;
   /** Aborts the request. */
   signal?: AbortSignal;
 }
@@ -43,13 +45,18 @@ export interface ApiRequestOptions {
  * ```
  */
 export async function apiRequest<T>(path: string, opts: ApiRequestOptions = {}): Promise<T> {
-  const method = opts.method ?? (opts.body === undefined ? "GET" : "POST");
+  const hasBody = opts.body !== undefined || opts.rawBody !== undefined;
+  const method = opts.method ?? (hasBody ? "POST" : "GET");
   let res: Response;
   try {
     res = await fetch(path, {
       method,
-      headers: opts.body === undefined ? undefined : { "content-type": "application/json" },
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      headers: opts.rawBody
+        ? { "content-type": "application/octet-stream" }
+        : opts.body === undefined
+        ? undefined
+        : { "content-type": "application/json" },
+      body: opts.rawBody ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)),
       signal: opts.signal,
     });
   } catch (err) {

@@ -72,7 +72,12 @@ export class ReconnectingSocket {
     this.#timer = null;
     const ws = this.#ws;
     this.#ws = null;
-    if (ws && ws.readyState <= WebSocket.OPEN) ws.close(1000, "client done");
+    if (ws?.readyState === WebSocket.OPEN) ws.close(1000, "client done");
+    else if (ws?.readyState === WebSocket.CONNECTING) {
+      // closing a socket still connecting makes browsers log an error; close it once open
+      ws.onopen = () => ws.close(1000, "client done");
+      ws.onmessage = null;
+    }
     this.#opts.onState?.("closed");
   }
 

@@ -83,3 +83,20 @@ export function toScatterPoint(raw: unknown): ScatterPoint | null {
 export function comboKey(params: Record<string, number>): string {
   return Object.keys(params).sort().map((k) => `${k}=${params[k]}`).join("&");
 }
+
+/**
+ * The `n` points with the highest Sharpe (nulls skipped), best first, in one pass: a grid's
+ * table re-renders on every progress message, and sorting 100k points each time would not do.
+ */
+export function bestBySharpe(points: readonly ScatterPoint[], n: number): ScatterPoint[] {
+  const top: ScatterPoint[] = [];
+  for (const p of points) {
+    if (p.sharpe === null) continue;
+    if (top.length === n && p.sharpe <= top[n - 1].sharpe!) continue;
+    let i = top.length;
+    while (i > 0 && top[i - 1].sharpe! < p.sharpe) i--;
+    top.splice(i, 0, p);
+    if (top.length > n) top.pop();
+  }
+  return top;
+}

@@ -7,6 +7,7 @@
 import { batch } from "@preact/signals";
 import { ApiError, apiRequest, listFrom } from "./api_client.ts";
 import {
+  banner,
   code,
   compileState,
   constraints,
@@ -109,6 +110,38 @@ export async function loadDatasets(): Promise<void> {
     }
   } catch (err) {
     showError(err);
+  }
+}
+
+/** A file name the API accepts as a dataset name (letters, digits, _ . - only). */
+export function datasetNameOf(fileName: string): string {
+  const base = fileName.split(/[\\/]/).pop() ?? fileName;
+  const clean = base.replace(/[^A-Za-z0-9_.-]/g, "_").replace(/\.{2,}/g, ".").replace(
+    /^[^A-Za-z0-9]+/,
+    "",
+  );
+  return clean.slice(-128) || "dataset.csv";
+}
+
+/** Uploads a CSV / JSON / Parquet file as a dataset and selects it. */
+export async function uploadDataset(file: File): Promise<boolean> {
+  const name = datasetNameOf(file.name);
+  try {
+    const res = await apiRequest<{ bars?: number; dataset?: { name?: string } }>(
+      `/api/datasets?name=${encodeURIComponent(name)}&overwrite=true`,
+      { rawBody: file },
+    );
+    await loadDatasets();
+    const stored = res.dataset?.name ?? name;
+    settings.value = { ...settings.value, source: "dataset", dataset: stored };
+    banner.value = {
+      kind: "info",
+      text: `Uploaded ${stored}${typeof res.bars === "number" ? `: ${res.bars} bars` : ""}`,
+    };
+    return true;
+  } catch (err) {
+    showError(err);
+    return false;
   }
 }
 

@@ -9,7 +9,9 @@
  */
 import { runBacktest } from "../../engine/backtest.ts";
 import { CpuKernel, evaluateFamilyGrid } from "../../gpu/family_grid.ts";
-import { type FamilyId, SeriesCache } from "../../gpu/families.ts";
+import { FAMILIES, type FamilyId, familyParams, SeriesCache } from "../../gpu/families.ts";
+import { replay } from "../../gpu/replay.ts";
+import { resolveConfig } from "../../engine/config.ts";
 import type { BacktestConfig, Bars, StrategyClass } from "../../engine/types.ts";
 import type { ParamSet } from "../grid.ts";
 import type { ComboMetrics } from "../objective.ts";
@@ -51,6 +53,27 @@ self.onmessage = async (e: MessageEvent<PoolRequest>) => {
       post({ type: "ready" });
     } catch (err) {
       post({ type: "error", message: `Cannot load the strategy: ${(err as Error).message}` });
+    }
+    return;
+  }
+  if (msg.type === "replay") {
+    try {
+      cache ??= new SeriesCache(bars!);
+      const fam = FAMILIES[family!.id];
+      const ctx = {
+        bars: bars!,
+        config: resolveConfig(config),
+        annualization: family!.annualization,
+      };
+      const results = msg.params.map((p, i) => {
+        const rule = fam.rule(familyParams(fam, p));
+        return replay(ctx, msg.events[i], {
+          stopLevel: rule.stop ? cache!.get(rule.stop.level) : undefined,
+        });
+      });
+      post({ type: "replayed", id: msg.id, results });
+    } catch (err) {
+      post({ type: "error", message: (err as Error).message });
     }
     return;
   }

@@ -26,12 +26,15 @@ export type PoolRequest =
     /** A built-in family: run the CPU decision kernel and float64 replay, not the engine. */
     family?: { id: FamilyId; annualization: number };
   }
-  | { type: "chunk"; start: number; params: ParamSet[] };
+  | { type: "chunk"; start: number; params: ParamSet[] }
+  /** Replay decided events of a built-in family (init must have `family`). */
+  | { type: "replay"; id: number; params: ParamSet[]; events: Uint32Array[] };
 
 /** Worker → pool. */
 export type PoolReply =
   | { type: "ready" }
   | { type: "done"; start: number; results: ComboMetrics[] }
+  | { type: "replayed"; id: number; results: { metrics: ComboMetrics; fallback: boolean }[] }
   | { type: "error"; message: string };
 
 const num = (v: number | null | undefined) => (typeof v === "number" ? v : NaN);

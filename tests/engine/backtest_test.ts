@@ -386,3 +386,14 @@ Deno.test("runBacktest() result survives structuredClone and JSON with its equit
   assert.equal(JSON.stringify(clone), JSON.stringify(r));
   assert.ok(Object.keys(r).includes("equity"));
 });
+
+Deno.test("runBacktest() calls onTrade for each closed trade as it closes", () => {
+  const seen: number[] = [];
+  const r = runBacktest(walk(300, 9), SmaCross, {
+    config: { mode: "long_short" },
+    onTrade: (t) => seen.push(t.exitTime!),
+  });
+  const closed = r.trades.filter((t) => t.exitTime !== null);
+  assert.ok(closed.length > 3);
+  assert.deepEqual(seen, closed.map((t) => t.exitTime));
+});

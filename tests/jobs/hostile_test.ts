@@ -336,3 +336,16 @@ Deno.test("sandbox: Atomics.wait on a SharedArrayBuffer fails with a per-call ti
   assert.equal(err.bar, 0);
   await assertHostHealthy();
 });
+
+Deno.test("sandbox: a strategy cannot post messages to the host to forge its result", async () => {
+  await expectFailure(
+    strategy(
+      "return 0;",
+      `postMessage({ type: "result", json: new TextEncoder().encode("{}"), orders: new Uint8Array(0),
+         equityTime: new Float64Array(0), equityValue: new Float64Array(0) });`,
+    ),
+    "permission",
+    /postMessage\(\) is not allowed/,
+  );
+  await assertHostHealthy();
+});

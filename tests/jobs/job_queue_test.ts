@@ -87,12 +87,15 @@ Deno.test("JobQueue sends progress every 1 % or 250 ms, not on every report", as
   const hub = new WsHub();
   const { server, url } = serveHub(hub);
   const client = await openClient(`${url}/all`);
+  let loopMs = 0;
   const queue = new JobQueue(store, hub, {
     progressIntervalMs: 250,
     runners: {
       backtest: async (ctx) => {
         // 10,000 reports of 0.01 % each, synchronously: about 100 messages must result.
+        const t0 = performance.now();
         for (let i = 1; i <= 10_000; i++) ctx.progress({ progress: i / 10_000, equity: i });
+        loopMs = performance.now() - t0;
         // Then a stall of 600 ms with one tiny step: the 250 ms rule must still speak.
         await sleep(600);
         ctx.progress({ progress: 1, equity: 0 });
@@ -107,13 +110,21 @@ Deno.test("JobQueue sends progress every 1 % or 250 ms, not on every report", as
     m.type === "progress" && m.data.status === "running"
   );
   const values = progress.map((m) => m.data.progress as number);
-  // One per percent (the first at 0 when it starts), plus the liveness messages during the stall.
-  const fast = values.filter((v, i) => i === 0 || v !== values[i - 1]);
-  // One message per whole percent (float rounding may put it one report, 0.01 %, later).
-  assert.deepEqual(fast.map((v) => Math.round(v * 100)), Array.from({ length: 101 }, (_, i) => i));
-  for (const v of fast) assert.ok(Math.abs(v - Math.round(v * 100) / 100) <= 0.00015, `${v}`);
-  const repeats = values.length - fast.length;
-  assert.ok(repeats >= 1 && repeats <= 3, `expected 1-3 liveness repeats, got ${repeats}`);
+  const distinct = values.filter((v, i) => i === 0 || v !== values[i - 1]);
+  // Every whole percent is announced (float rounding may put it one report, 0.01 %, later)…
+  const percents = new Set(
+    distinct.filter((v) => Math.abs(v - Math.round(v * 100) / 100) <= 0.00015)
+      .map((v) => Math.round(v * 100)),
+  );
+  assert.deepEqual([...percents].sort((a, b) => a - b), Array.from({ length: 101 }, (_, i) => i));
+  // …and nothing else, except what the 250 ms rule adds if the loop itself took that long.
+  assert.ok(
+    distinct.length - 101 <= Math.floor(loopMs / 250),
+    `${distinct.length} distinct values in a ${loopMs} ms loop`,
+  );
+  // During the stall the 250 ms rule repeats the last value (a slow machine fires less).
+  const repeats = values.length - distinct.length;
+  assert.ok(repeats >= 1 && repeats <= 4, `expected 1-4 liveness repeats, got ${repeats}`);
   assert.ok(client.messages.some((m) => m.type === "complete" && m.job_id === job.id));
   client.ws.close();
   await client.closed;

@@ -212,3 +212,48 @@ Deno.test("runInSandbox() runs jobs concurrently without mixing their results", 
   assert.equal(JSON.stringify(b), JSON.stringify(refB));
   assert.notEqual(a.metrics.finalEquity, b.metrics.finalEquity);
 });
+
+Deno.test("cli/backtest.ts runs a strategy file in the sandbox by default and in-process with --trusted", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/reads_file.ts`;
+    await Deno.writeTextFile(
+      file,
+      `export default class S {
+        OnData() { return Deno.readTextFileSync(${
+        JSON.stringify(GOOG.pathname)
+      }).length > 0 ? 0 : 1; }
+      }`,
+    );
+    const cli = new URL("../../cli/backtest.ts", import.meta.url).pathname;
+    const run = async (...extra: string[]) => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", cli, GOOG.pathname, file, ...extra],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+    };
+    const sandboxed = await run();
+    assert.equal(sandboxed.code, 1, sandboxed.stderr);
+    assert.match(sandboxed.stderr, /error \(permission\): .*Requires read access to ".*GOOG\.csv"/);
+    const trusted = await run("--trusted");
+    assert.equal(trusted.code, 0, trusted.stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("runInSandbox() accepts OnData as a class field, and an empty series", async () => {
+  const bars = zigzag(4);
+  const code = "export default class S { OnData = (d) => (d.length === 1 ? 1 : 0); }";
+  const got = await runInSandbox({ code, bars });
+  const expected = runBacktest(bars, {
+    OnData: (d: { length: number }) => (d.length === 1 ? 1 : 0),
+  });
+  assert.equal(JSON.stringify(got), JSON.stringify(expected));
+  assert.equal(got.orders.length, 1);
+  const empty = await runInSandbox({ code, bars: allocateBars(0) });
+  assert.deepEqual(empty.bars, { count: 0, start: null, end: null });
+  assert.deepEqual(empty.equity, []);
+});

@@ -12,7 +12,7 @@ const GRID = {
 
 function spawnWorker(kvPath: string, name: string) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--unstable-kv", WORKER, kvPath, name],
+    args: ["run", "-A", "--unstable-kv", WORKER, kvPath, name, "--pause-ms", "40"],
     stdout: "piped",
     stderr: "inherit",
   }).spawn();

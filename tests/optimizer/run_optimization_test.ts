@@ -160,3 +160,40 @@ Deno.test("runOptimization() splits a large CPU-kernel grid over a worker pool w
   assert.doesNotMatch(single.backendInfo, /workers/);
   assert.deepEqual(pooled.combos, single.combos);
 });
+
+Deno.test("runOptimization() replays GPU decisions on a worker pool with the same results", async () => {
+  const bars = generateBars(8_000, 17);
+  const req = {
+    bars,
+    strategy: { family: "donchian_breakout" as const },
+    grid: { params: { period: { min: 10, max: 30, step: 5 }, stopAtr: { values: [1, 2] } } },
+    config: { feeTaker: 0.0005, mode: "long_short" as const },
+  };
+  const single = await runOptimization({ ...req, backend: "cpu", workers: 1 });
+  for (const backend of ["webgpu", "gpujs"] as const) {
+    if (backend === "webgpu" && !(await navigator.gpu?.requestAdapter())) continue;
+    const pooled = await runOptimization({ ...req, backend, workers: 2 }, {
+      poolMinBarEvaluations: 0,
+    });
+    assert.match(pooled.backendInfo, /replay × 2 workers/);
+    assert.deepEqual(pooled.combos, single.combos, backend);
+  }
+});
+
+Deno.test("runOptimization() cancels a GPU grid whose replays run on a worker pool", async () => {
+  const ctl = new AbortController();
+  await assert.rejects(
+    runOptimization({
+      bars: generateBars(5_000, 19),
+      strategy: { family: "sma_cross" },
+      grid: { params: { fast: { min: 2, max: 21, step: 1 }, slow: { min: 30, max: 39, step: 1 } } },
+      backend: "gpujs",
+      workers: 2,
+    }, {
+      poolMinBarEvaluations: 0,
+      signal: ctl.signal,
+      onProgress: () => ctl.abort(new Error("stop now")),
+    }),
+    /stop now/,
+  );
+});

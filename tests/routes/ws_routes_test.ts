@@ -179,3 +179,29 @@ Deno.test("50 concurrent WebSocket subscribers of one job all receive complete",
     await srv.shutdown();
   }
 });
+
+Deno.test("complete carries result_url instead of a result larger than wsResultMaxBytes", async () => {
+  const srv = await startTestServer({ limits: { wsResultMaxBytes: 2000 } });
+  try {
+    const start = await json(
+      await srv.post("/api/backtest/start", {
+        strategy: { template: "sma_cross" },
+        data: { bars: await googRows(300) },
+      }),
+    );
+    const id = start.body.job_id;
+    const live = await collectWs(`${srv.wsUrl}/ws/backtest/${id}`);
+    const late = await collectWs(`${srv.wsUrl}/ws/backtest/${id}`);
+    for (const { messages } of [live, late]) {
+      const complete = messages.at(-1)!;
+      assert.equal(complete.type, "complete");
+      assert.equal(complete.data.result, undefined);
+      assert.equal(complete.data.result_url, `/api/backtest/${id}/result`);
+    }
+    const result = await json(await srv.get(`/api/backtest/${id}/result`));
+    assert.equal(result.status, 200);
+    assert.equal(result.body.bars.count, 300);
+  } finally {
+    await srv.shutdown();
+  }
+});

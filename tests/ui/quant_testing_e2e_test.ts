@@ -11,6 +11,8 @@ import { startServer } from "../../main.ts";
 import { ensureBundle } from "../../ui/build_bundle.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
+/** Real market data, uploaded through the page when the shared folder is there. */
+const GOOG = new URL("../../../shared/data/GOOG.csv", import.meta.url);
 const OUT = new URL("../../test-output/", import.meta.url);
 const FLAGS = [
   "--headless",
@@ -80,6 +82,8 @@ Deno.test({
     });
     try {
       const page = ctx.pages()[0] ?? await ctx.newPage();
+      // generous: the whole suite runs in parallel on 2 cores, and this is not a timing test
+      page.setDefaultTimeout(60_000);
       page.on("console", (m) => {
         if (m.type() === "error") problems.push(`console error: ${m.text()}`);
       });
@@ -117,6 +121,19 @@ Deno.test({
       await page.waitForFunction(() =>
         document.querySelector(".cm-content")?.textContent?.includes("SmaCross")
       );
+
+      // -- upload real data (when ../shared/data is present) and run on it --------------------
+      let hasGoog = false;
+      try {
+        hasGoog = Deno.statSync(GOOG).isFile;
+      } catch { /* absent outside the team machine: the sample dataset is used */ }
+      if (hasGoog) {
+        await page.setInputFiles("#dataset-upload", GOOG.pathname);
+        await page.waitForFunction(() =>
+          document.querySelector<HTMLSelectElement>("#set-dataset")?.value === "GOOG.csv"
+        );
+        assert.match((await page.textContent("#banner")) ?? "", /Uploaded GOOG\.csv: 2148 bars/);
+      } else console.log(`upload step skipped: ${GOOG.pathname} not found`);
 
       // -- a broken program: diagnostics inline and in the list -------------------------------
       await page.click(".cm-content");

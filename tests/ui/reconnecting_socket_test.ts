@@ -82,3 +82,26 @@ Deno.test("backoffDelay() grows exponentially, is capped, and never drops below 
     }
   }
 });
+
+Deno.test("ReconnectingSocket.close() while still connecting closes cleanly once open", async () => {
+  const codes: number[] = [];
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, (req) => {
+    const { socket, response } = Deno.upgradeWebSocket(req);
+    socket.onclose = (e) => codes.push(e.code);
+    return response;
+  });
+  const got: WsMessage[] = [];
+  const sock = new ReconnectingSocket("/ws/backtests", (m) => got.push(m), {
+    base: `http://127.0.0.1:${server.addr.port}`,
+    minDelayMs: 20,
+  });
+  sock.close(); // before the handshake finished
+  try {
+    await waitFor(() => codes.length === 1);
+    assert.deepEqual(codes, [1000]);
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(codes.length, 1, "it must not reconnect after close()");
+  } finally {
+    await server.shutdown();
+  }
+});
