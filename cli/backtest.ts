@@ -304,7 +304,6 @@ export async function main(argv: string[]): Promise<number> {
   try {
     // A file path, a shipped dataset name or an exchange spec such as binance:BTC/USDT:1h.
     const { bars, quality } = await resolveDataSpec(args.dataFile);
-    console.error(formatQuality(quality));
     const result = args.trusted
       ? runBacktest(bars, await loadStrategyFile(args.strategyFile), {
         config: args.config,
@@ -316,6 +315,8 @@ export async function main(argv: string[]): Promise<number> {
         config: args.config,
         params: args.params,
       });
+    // The data quality report goes to stderr after the run, so a failing run says one line.
+    console.error(formatQuality(quality));
     const table = formatTable(result, args.dataFile, args.strategyFile);
     if (args.json === "-") {
       console.error(table);

@@ -6,7 +6,7 @@
  */
 import { createFeeModel, type FeeModel, type FeeQuery } from "./fee_model.ts";
 import { fillModelFor } from "./fill_model.ts";
-import { Order, type OrderOrigin, type QuantityMode } from "./orders.ts";
+import { Order, OrderBook, type OrderOrigin, type QuantityMode } from "./orders.ts";
 import type { Portfolio } from "./portfolio.ts";
 import { createSlippage, type Slippage, type SlippageQuery } from "./slippage_model.ts";
 import type {
@@ -58,8 +58,8 @@ function show(v: unknown): string {
  * {@linkcode Broker.submitRequest} / {@linkcode Broker.submitSignal}.
  */
 export class Broker {
-  /** Every order in submission order (the result's `orders`). */
-  readonly orders: Order[] = [];
+  /** Every order in submission order (the result's `orders`: {@linkcode OrderBook.records}). */
+  readonly orders: OrderBook = new OrderBook();
   #live: Order[] = [];
   #bars: Bars;
   #config: BacktestConfig;
@@ -115,7 +115,7 @@ export class Broker {
       t,
       this.#bars.timestamp[t],
     );
-    this.orders.push(o);
+    this.orders.add(o);
     this.#live.push(o);
     this.#event(o, t);
     return o;
@@ -340,7 +340,11 @@ export class Broker {
   #compact(): void {
     const live = this.#live;
     let j = 0;
-    for (let i = 0; i < live.length; i++) if (live[i].live) live[j++] = live[i];
+    for (let i = 0; i < live.length; i++) {
+      const o = live[i];
+      if (o.live) live[j++] = o;
+      else this.orders.retire(o);
+    }
     live.length = j;
   }
 

@@ -77,7 +77,20 @@ export class VisibleBars {
 
   /** Fills every column up to bar `t` (what `ctx.ta` reads). */
   syncAll(t: number): void {
-    for (let k = 0; k < 6; k++) this.column(k, t);
+    // Runs every bar once ctx.ta is in use: one loop over the columns, no call per column.
+    const cols = this.#cols, synced = this.#synced, src = this.#src, n = this.length;
+    for (let k = 0; k < 6; k++) {
+      let s = synced[k];
+      let a = cols[k];
+      if (s >= t && a.length === n) continue;
+      if (a.length !== n) a = cols[k] = new Float64Array(n);
+      const from = src[k];
+      while (s < t) {
+        s++;
+        a[s] = from[s];
+      }
+      synced[k] = s;
+    }
   }
 
   /** The columns as `Bars` (allocating all of them), filled up to `t`. */

@@ -145,6 +145,34 @@ export class Order {
     return h;
   }
 
+  /** Position in {@linkcode OrderBook} (-1 until added). */
+  seq = -1;
+
+  /**
+   * True when the record is fully described by {@linkcode OrderBook}'s columns: a GTC market
+   * order without tag or reason and at most three history entries (every signal order).
+   */
+  get packable(): boolean {
+    return this.type === "market" && this.tif === "GTC" && this.tag === null &&
+      this.reason === null && this.#entries <= 3;
+  }
+
+  /** Writes the record's fields into `c` at `i` (see {@linkcode Order.packable}). */
+  packInto(c: OrderColumns, i: number): void {
+    c.side[i] = this.side === "buy" ? 0 : 1;
+    c.status[i] = STATUS_CODE[this.status];
+    c.entries[i] = this.#entries;
+    c.s1[i] = STATUS_CODE[this.#s1];
+    c.s2[i] = STATUS_CODE[this.#s2];
+    c.quantity[i] = this.quantity;
+    c.filled[i] = this.filledQuantity;
+    c.notional[i] = this.fillNotional;
+    c.fees[i] = this.fees;
+    c.submitted[i] = this.submittedTime;
+    c.t1[i] = this.#t1;
+    c.t2[i] = this.#t2;
+  }
+
   /** Units still to fill (NaN while unsized). */
   get remaining(): number {
     return this.quantity - this.filledQuantity;
@@ -196,5 +224,131 @@ export class Order {
       tag: this.tag,
       history: this.history,
     };
+  }
+}
+
+const STATUSES: readonly OrderStatus[] = [
+  "submitted",
+  "pending",
+  "partially_filled",
+  "filled",
+  "cancelled",
+  "rejected",
+  "expired",
+];
+const STATUS_CODE: Readonly<Record<OrderStatus, number>> = Object.freeze({
+  submitted: 0,
+  pending: 1,
+  partially_filled: 2,
+  filled: 3,
+  cancelled: 4,
+  rejected: 5,
+  expired: 6,
+});
+
+/** Columns of the finished orders {@linkcode OrderBook} packs (one slot per order). */
+export interface OrderColumns {
+  side: Uint8Array;
+  status: Uint8Array;
+  entries: Uint8Array;
+  s1: Uint8Array;
+  s2: Uint8Array;
+  quantity: Float64Array;
+  filled: Float64Array;
+  notional: Float64Array;
+  fees: Float64Array;
+  submitted: Float64Array;
+  t1: Float64Array;
+  t2: Float64Array;
+}
+
+function columns(cap: number, from?: OrderColumns): OrderColumns {
+  const c: OrderColumns = {
+    side: new Uint8Array(cap),
+    status: new Uint8Array(cap),
+    entries: new Uint8Array(cap),
+    s1: new Uint8Array(cap),
+    s2: new Uint8Array(cap),
+    quantity: new Float64Array(cap),
+    filled: new Float64Array(cap),
+    notional: new Float64Array(cap),
+    fees: new Float64Array(cap),
+    submitted: new Float64Array(cap),
+    t1: new Float64Array(cap),
+    t2: new Float64Array(cap),
+  };
+  if (from !== undefined) {
+    for (const k of Object.keys(c) as (keyof OrderColumns)[]) c[k].set(from[k]);
+  }
+  return c;
+}
+
+/**
+ * Every order of a run, in submission order. A finished order that fits the columns (see
+ * {@linkcode Order.packable}) is packed into typed arrays and its object let go: a run places
+ * tens of thousands of orders, and keeping each as a ~300-byte object graph made garbage
+ * collection the largest cost of the loop. {@linkcode OrderBook.records} rebuilds the exact
+ * records {@linkcode Order.toRecord} gives.
+ */
+export class OrderBook {
+  /** The order at each slot while it is not packed (null once packed). */
+  #objs: (Order | null)[] = [];
+  #cols: OrderColumns = columns(0);
+
+  /** Number of orders. */
+  get length(): number {
+    return this.#objs.length;
+  }
+
+  /** Appends `o` (sets its `seq`). */
+  add(o: Order): void {
+    o.seq = this.#objs.length;
+    this.#objs.push(o);
+  }
+
+  /** Packs finished order `o` when it fits the columns; otherwise keeps the object. */
+  retire(o: Order): void {
+    if (!o.packable) return;
+    const i = o.seq;
+    if (i >= this.#cols.side.length) {
+      this.#cols = columns(Math.max(64, this.#cols.side.length * 2), this.#cols);
+    }
+    o.packInto(this.#cols, i);
+    this.#objs[i] = null;
+  }
+
+  /** The orders' records for the result, in submission order. */
+  records(): OrderRecord[] {
+    const n = this.#objs.length, c = this.#cols;
+    const out = new Array<OrderRecord>(n);
+    for (let i = 0; i < n; i++) {
+      const o = this.#objs[i];
+      if (o !== null) {
+        out[i] = o.toRecord();
+        continue;
+      }
+      const q = c.quantity[i], filled = c.filled[i], time = c.submitted[i];
+      const history: { status: OrderStatus; time: number }[] = [{ status: "submitted", time }];
+      if (c.entries[i] > 1) history.push({ status: STATUSES[c.s1[i]], time: c.t1[i] });
+      if (c.entries[i] > 2) history.push({ status: STATUSES[c.s2[i]], time: c.t2[i] });
+      out[i] = {
+        id: `o${i + 1}`,
+        side: c.side[i] === 0 ? "buy" : "sell",
+        type: "market",
+        quantity: Number.isNaN(q) ? 0 : q,
+        filledQuantity: filled,
+        price: null,
+        stopPrice: null,
+        tif: "GTC",
+        status: STATUSES[c.status[i]],
+        reason: null,
+        submittedTime: time,
+        avgFillPrice: filled > 0 ? c.notional[i] / filled : null,
+        fees: c.fees[i],
+        tag: null,
+        history,
+      };
+    }
+    return out;
   }
 }

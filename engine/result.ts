@@ -4,7 +4,7 @@
  * @module
  */
 import { inferAnnualization } from "./annualization.ts";
-import type { Order } from "./orders.ts";
+import type { OrderBook } from "./orders.ts";
 import type { Portfolio } from "./portfolio.ts";
 import { computeMetrics } from "./trade_stats.ts";
 import type { BacktestConfig, BacktestResult, Bars, OrderRecord, TradeRecord } from "./types.ts";
@@ -17,7 +17,7 @@ export interface ResultParts {
   /** Equity at every bar's close. */
   equity: Float64Array;
   portfolio: Portfolio;
-  orders: readonly Order[];
+  orders: OrderBook;
   logs: string[];
   /** Fraction of bars that ended with a position. */
   exposure: number;
@@ -110,6 +110,6 @@ export function buildResult(p: ResultParts): BacktestResult {
     return curve;
   });
   const orders = p.orders;
-  lazyProperty(result, "orders", () => orders.map((o) => o.toRecord()));
+  lazyProperty(result, "orders", () => orders.records());
   return result;
 }

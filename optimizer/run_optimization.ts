@@ -21,6 +21,10 @@
  * of every combination in grid order. Cancel with `signal` (an AbortSignal): the promise
  * rejects with the signal's reason, mid-grid.
  *
+ * Grids of at least 2·10^7 bar-evaluations spread over one worker per core: backend "cpu"
+ * runs the decision kernel and replay in the pool; "webgpu"/"gpujs" decide on the device and
+ * replay in the pool while the device decides the next batch.
+ *
  * @module
  */
 import { runBacktest } from "../engine/backtest.ts";
@@ -109,7 +113,8 @@ export interface RunOptimizationOptions {
   signal?: AbortSignal;
   /**
    * Smallest grid (combinations × bars) for which backend "cpu" starts a worker pool rather
-   * than running in-process. @default 20_000_000
+   * than running in-process. 0 means always in a pool, even of one worker, which a server
+   * needs to keep its event loop free. @default 20_000_000
    */
   poolMinBarEvaluations?: number;
 }
@@ -229,7 +234,8 @@ export async function runOptimization(
   let fallbacks = 0;
   const poolSize = Math.max(1, Math.min(req.workers ?? navigator.hardwareConcurrency ?? 1, total));
   if (
-    backend === "cpu" && "family" in strategy && poolSize > 1 &&
+    backend === "cpu" && "family" in strategy &&
+    (poolSize > 1 || opts.poolMinBarEvaluations === 0) &&
     total * req.bars.length >= (opts.poolMinBarEvaluations ?? POOL_MIN_BAR_EVALUATIONS)
   ) {
     // the CPU kernel, split over a worker pool: one core each
@@ -262,7 +268,7 @@ export async function runOptimization(
       : "cpu reference kernel";
     const fallbackIdx: number[] = [];
     // big grids replay on every core while the device decides the next batch
-    const pool = poolSize > 1 &&
+    const pool = (poolSize > 1 || opts.poolMinBarEvaluations === 0) &&
         total * req.bars.length >= (opts.poolMinBarEvaluations ?? POOL_MIN_BAR_EVALUATIONS)
       ? new ReplayPool(req.bars, {
         size: poolSize,

@@ -55,15 +55,22 @@ export async function findJob(s: AppServices, id: string, kind: JobKind): Promis
   return rec;
 }
 
-/** Status answer: the view plus, when completed, the stored result (spliced in as text). */
+/**
+ * Status answer: the view plus, when completed, `result_url` and the stored result (spliced
+ * in as text) unless it is over `statusResultMaxBytes` or the client asked `?result=false`.
+ */
 export async function statusResponse(
   c: Context,
   rec: JobRecord,
   s: AppServices,
   withResult: boolean,
 ): Promise<Response> {
-  const view = jobView(rec, s);
-  const text = withResult && rec.status === "completed" ? await s.store.getResultText(rec) : null;
+  const view: JobView & { result_url?: string } = jobView(rec, s);
+  const completed = rec.status === "completed" && rec.result !== null;
+  if (completed) view.result_url = `/api/${rec.kind}/${rec.id}/result`;
+  const embed = withResult && completed &&
+    rec.result!.jsonBytes <= s.options.limits.statusResultMaxBytes;
+  const text = embed ? await s.store.getResultText(rec) : null;
   const body = text === null
     ? JSON.stringify(view)
     : `${JSON.stringify(view).slice(0, -1)},"result":${text}}`;

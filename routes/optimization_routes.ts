@@ -91,6 +91,8 @@ export function optimizationRunner(s: AppServices): JobRunner {
     const req = await optimizerRequest(ctx.request as OptimizationRequest, s);
     try {
       const result = await runOptimization(req, {
+        // Never run a kernel on the server's event loop: always in a worker pool.
+        poolMinBarEvaluations: 0,
         signal: ctx.signal,
         onProgress: (p) =>
           ctx.progress({

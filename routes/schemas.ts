@@ -189,6 +189,7 @@ export const JobViewSchema = z.object({
   notes: z.array(z.string()),
   summary: z.record(z.string(), z.unknown()).nullable(),
   result: z.unknown().optional(),
+  result_url: z.string().optional(),
 });
 
 /** Answer of the start endpoints. */

@@ -39,6 +39,12 @@ export interface ServerLimits {
   wsResultMaxBytes: number;
   /** Seconds without a pong before a WebSocket is closed (ping interval). @default 30 */
   wsIdleTimeoutS: number;
+  /**
+   * Largest result embedded in a status answer; larger ones are linked (`result_url`) so
+   * that polling the status of a million-bar job does not download it each time.
+   * @default 16 MiB
+   */
+  statusResultMaxBytes: number;
 }
 
 /** Environment variable of each limit. */
@@ -52,6 +58,7 @@ export const LIMIT_ENV: Readonly<Record<keyof ServerLimits, string>> = {
   wsBufferBytes: "WAGYU_WS_BUFFER_BYTES",
   wsResultMaxBytes: "WAGYU_WS_RESULT_MAX_BYTES",
   wsIdleTimeoutS: "WAGYU_WS_IDLE_TIMEOUT_S",
+  statusResultMaxBytes: "WAGYU_STATUS_RESULT_MAX_BYTES",
 };
 
 /** What to do at start-up with jobs a previous process left queued or running. */
@@ -99,6 +106,7 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = {
   wsBufferBytes: 1024 * 1024,
   wsResultMaxBytes: 1024 * 1024,
   wsIdleTimeoutS: 30,
+  statusResultMaxBytes: 16 * 1024 * 1024,
 };
 
 function envGet(env: Record<string, string | undefined>, name: string): string | undefined {

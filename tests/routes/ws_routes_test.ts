@@ -180,8 +180,10 @@ Deno.test("50 concurrent WebSocket subscribers of one job all receive complete",
   }
 });
 
-Deno.test("complete carries result_url instead of a result larger than wsResultMaxBytes", async () => {
-  const srv = await startTestServer({ limits: { wsResultMaxBytes: 2000 } });
+Deno.test("complete and status carry result_url instead of a result over their limits", async () => {
+  const srv = await startTestServer({
+    limits: { wsResultMaxBytes: 2000, statusResultMaxBytes: 2000 },
+  });
   try {
     const start = await json(
       await srv.post("/api/backtest/start", {
@@ -201,6 +203,11 @@ Deno.test("complete carries result_url instead of a result larger than wsResultM
     const result = await json(await srv.get(`/api/backtest/${id}/result`));
     assert.equal(result.status, 200);
     assert.equal(result.body.bars.count, 300);
+    // The status answer links a large result instead of embedding it.
+    const status = await json(await srv.get(`/api/backtest/${id}/status`));
+    assert.equal(status.body.status, "completed");
+    assert.equal(status.body.result, undefined);
+    assert.equal(status.body.result_url, `/api/backtest/${id}/result`);
   } finally {
     await srv.shutdown();
   }
