@@ -290,7 +290,12 @@ export function runBacktest(
     params: frozenParams,
     ta(): TechnicalAnalysis {
       if (lazyTa === null) {
-        lazyTa = new Ta(visible.asBars(clock.t));
+        // Every column is filled up to now; from here on, each bar fills only the columns
+        // the Ta reports it reads (Ta fields open..volume are visible columns 1..5).
+        lazyTa = new Ta(visible.asBars(clock.t), (fields) => {
+          visible.syncOnly(fields << 1, clock.t);
+        });
+        visible.syncOnly(0, clock.t);
         if (clock.t >= 0) lazyTa.setIndex(clock.t);
         if (loop !== null) loop.ta = lazyTa;
       }

@@ -75,11 +75,26 @@ export class VisibleBars {
     return this.#src[k][t];
   }
 
-  /** Fills every column up to bar `t` (what `ctx.ta` reads). */
+  /** Columns {@linkcode VisibleBars.syncAll} fills (bit `1 << k`); all by default. */
+  #syncMask = 0b111111;
+
+  /**
+   * Limits {@linkcode VisibleBars.syncAll} to the columns in `mask` (bit `1 << k`, see
+   * {@linkcode COLUMN}), filling them up to bar `t` now. For a reader that reports every column
+   * it starts to read (`Ta`'s `onFields`), before reading it.
+   */
+  syncOnly(mask: number, t: number): void {
+    this.#syncMask = mask;
+    for (let k = 0; k < 6; k++) if ((mask & (1 << k)) !== 0) this.column(k, t);
+  }
+
+  /** Fills every column (or those of {@linkcode VisibleBars.syncOnly}) up to bar `t`. */
   syncAll(t: number): void {
     // Runs every bar once ctx.ta is in use: one loop over the columns, no call per column.
     const cols = this.#cols, synced = this.#synced, src = this.#src, n = this.length;
+    const mask = this.#syncMask;
     for (let k = 0; k < 6; k++) {
+      if ((mask & (1 << k)) === 0) continue;
       let s = synced[k];
       let a = cols[k];
       if (s >= t && a.length === n) continue;

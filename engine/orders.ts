@@ -262,26 +262,50 @@ export interface OrderColumns {
   t2: Float64Array;
 }
 
-function columns(cap: number, from?: OrderColumns): OrderColumns {
-  const c: OrderColumns = {
-    side: new Uint8Array(cap),
-    status: new Uint8Array(cap),
-    entries: new Uint8Array(cap),
-    s1: new Uint8Array(cap),
-    s2: new Uint8Array(cap),
-    quantity: new Float64Array(cap),
-    filled: new Float64Array(cap),
-    notional: new Float64Array(cap),
-    fees: new Float64Array(cap),
-    submitted: new Float64Array(cap),
-    t1: new Float64Array(cap),
-    t2: new Float64Array(cap),
-  };
-  if (from !== undefined) {
-    for (const k of Object.keys(c) as (keyof OrderColumns)[]) c[k].set(from[k]);
-  }
-  return c;
+function bytes(cap: number, from: Uint8Array): Uint8Array {
+  const a = new Uint8Array(cap);
+  a.set(from);
+  return a;
 }
+
+function floats(cap: number, from: Float64Array): Float64Array {
+  const a = new Float64Array(cap);
+  a.set(from);
+  return a;
+}
+
+/** `from`'s columns copied into columns of `cap` slots (one monomorphic call per kind). */
+function columns(cap: number, from: OrderColumns): OrderColumns {
+  return {
+    side: bytes(cap, from.side),
+    status: bytes(cap, from.status),
+    entries: bytes(cap, from.entries),
+    s1: bytes(cap, from.s1),
+    s2: bytes(cap, from.s2),
+    quantity: floats(cap, from.quantity),
+    filled: floats(cap, from.filled),
+    notional: floats(cap, from.notional),
+    fees: floats(cap, from.fees),
+    submitted: floats(cap, from.submitted),
+    t1: floats(cap, from.t1),
+    t2: floats(cap, from.t2),
+  };
+}
+
+const NO_COLUMNS: OrderColumns = Object.freeze({
+  side: new Uint8Array(0),
+  status: new Uint8Array(0),
+  entries: new Uint8Array(0),
+  s1: new Uint8Array(0),
+  s2: new Uint8Array(0),
+  quantity: new Float64Array(0),
+  filled: new Float64Array(0),
+  notional: new Float64Array(0),
+  fees: new Float64Array(0),
+  submitted: new Float64Array(0),
+  t1: new Float64Array(0),
+  t2: new Float64Array(0),
+});
 
 /**
  * Every order of a run, in submission order. A finished order that fits the columns (see
@@ -293,7 +317,7 @@ function columns(cap: number, from?: OrderColumns): OrderColumns {
 export class OrderBook {
   /** The order at each slot while it is not packed (null once packed). */
   #objs: (Order | null)[] = [];
-  #cols: OrderColumns = columns(0);
+  #cols: OrderColumns = NO_COLUMNS;
 
   /** Number of orders. */
   get length(): number {
@@ -311,7 +335,8 @@ export class OrderBook {
     if (!o.packable) return;
     const i = o.seq;
     if (i >= this.#cols.side.length) {
-      this.#cols = columns(Math.max(64, this.#cols.side.length * 2), this.#cols);
+      // ×4: a long run retires tens of thousands of orders; few regrowths, little copying.
+      this.#cols = columns(Math.max(256, i + 1, this.#cols.side.length * 4), this.#cols);
     }
     o.packInto(this.#cols, i);
     this.#objs[i] = null;

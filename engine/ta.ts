@@ -15,6 +15,14 @@
 import { Atr, Bollinger, Ema, Highest, Lowest, Macd, Rsi, Sma, Stdev } from "./indicators.ts";
 import type { Bars, IndicatorRef, Source, TechnicalAnalysis } from "./types.ts";
 
+/**
+ * Bar fields each source index reads, as bits of `1 << field` with fields open 0, high 1,
+ * low 2, close 3, volume 4 (the plain sources' own indices); see `Ta`'s `onFields`.
+ */
+const SOURCE_FIELDS: readonly number[] = [1, 2, 4, 8, 16, 2 | 4, 2 | 4 | 8, 1 | 2 | 4 | 8];
+/** What ATR reads: high, low, close. */
+const ATR_FIELDS = 2 | 4 | 8;
+
 /** Number of sources; keys are `period * SOURCES + sourceIndex`. */
 const SOURCES = 8;
 const SRC_CLOSE = 3;
@@ -150,8 +158,19 @@ export class Ta implements TechnicalAnalysis {
   // Scratch for crossover/crossunder, so resolving a reference allocates nothing.
   #ref = new Float64Array(2); // [value at t-1, value at t]
 
-  /** `visible`: the arrays the engine fills bar by bar; only indices `≤ t` are ever read. */
-  constructor(visible: Bars) {
+  /** Fields reported to `onFields` so far (bits as in `SOURCE_FIELDS`). */
+  #fields = 0;
+  #onFields: ((fields: number) => void) | undefined;
+
+  /**
+   * `visible`: the arrays the engine fills bar by bar; only indices `≤ t` are ever read.
+   * `onFields`, when given, is told (before the first read) each time the Ta starts reading
+   * more bar fields — bits `1 << f` for open 0, high 1, low 2, close 3, volume 4 — so the
+   * engine fills only those columns every bar, and fills a newly named one up to the current
+   * bar at once.
+   */
+  constructor(visible: Bars, onFields?: (fields: number) => void) {
+    this.#onFields = onFields;
     this.#open = visible.open;
     this.#high = visible.high;
     this.#low = visible.low;
@@ -220,6 +239,7 @@ export class Ta implements TechnicalAnalysis {
     checkPeriod("atr", period);
     let s = this.#atr.get(period);
     if (s === undefined) {
+      this.#need(ATR_FIELDS);
       s = { atr: new Atr(period), last: -1, v: new Float64Array([NaN]) };
       this.#atr.set(period, s);
     }
@@ -251,6 +271,7 @@ export class Ta implements TechnicalAnalysis {
     }
     let slot = byK.get(k);
     if (slot === undefined) {
+      this.#need(SOURCE_FIELDS[s]);
       slot = new Slot(new Bollinger(period, k), s, this.#column(s));
       byK.set(k, slot);
     }
@@ -283,6 +304,7 @@ export class Ta implements TechnicalAnalysis {
     }
     let slot = bySignal.get(signal);
     if (slot === undefined) {
+      this.#need(SOURCE_FIELDS[s]);
       slot = new Slot(new Macd(fast, slow, signal), s, this.#column(s));
       bySignal.set(signal, slot);
     }
@@ -329,6 +351,7 @@ export class Ta implements TechnicalAnalysis {
     else if ("rsi" in ref) slot = this.#slot(Kind.Rsi, ref.rsi, ref.source);
     else if ("source" in ref) {
       const s = sourceIndex(ref.source);
+      this.#need(SOURCE_FIELDS[s]);
       const t = this.#t;
       this.#ref[1] = t >= 0 ? this.#value(s, t) : NaN;
       this.#ref[0] = t >= 1 ? this.#value(s, t - 1) : NaN;
@@ -404,6 +427,7 @@ export class Ta implements TechnicalAnalysis {
     const key = period * SOURCES + s;
     let slot = map.get(key);
     if (slot === undefined) {
+      this.#need(SOURCE_FIELDS[s]);
       slot = new Slot(createStepper(kind, period), s, this.#column(s));
       map.set(key, slot);
     }
@@ -434,6 +458,13 @@ export class Ta implements TechnicalAnalysis {
     slot.v[0] = prev;
     slot.v[1] = cur;
     slot.last = t;
+  }
+
+  /** Reports `fields` to `onFields` when some of them are new. */
+  #need(fields: number): void {
+    if ((this.#fields & fields) === fields) return;
+    this.#fields |= fields;
+    this.#onFields?.(this.#fields);
   }
 
   #column(s: number): Float64Array | null {

@@ -364,7 +364,10 @@ export async function readParquetBytes(
   try {
     table = decodeParquet(bytes);
   } catch (e) {
-    if (e instanceof ParquetCorruptError) {
+    // A damaged footer can decode to thrift values of the wrong type (a number where a list
+    // of row groups belongs); the decoder then fails with a TypeError or RangeError. Those
+    // are bad input too, found by tests/market/reader_fuzz_test.ts.
+    if (e instanceof ParquetCorruptError || e instanceof TypeError || e instanceof RangeError) {
       throw new DataFileError(name, -1, `${name}: corrupt Parquet file: ${e.message}`, {
         cause: e,
       });
