@@ -15,6 +15,7 @@ import { MarketDataError } from "../market/market_data_error.ts";
 import { formatQuality } from "../market/quality.ts";
 import { loadStrategyFile, StrategyFileError } from "./load_strategy_file.ts";
 import { runInSandbox, SandboxError } from "../jobs/sandbox.ts";
+import { renderBacktestReport } from "../report/html_report.ts";
 
 const HELP = `Usage: deno task backtest <data-file> <strategy-file> [options]
 
@@ -38,6 +39,8 @@ Options:
   --json PATH|-            write the result JSON to PATH (- = stdout, table goes to stderr)
   --csv-equity PATH        write the equity curve as CSV
   --csv-trades PATH        write the trades as CSV
+  --report PATH            write a self-contained HTML report (equity vs buy-and-hold,
+                           drawdown, trades on the price chart, monthly returns, metrics)
   --trusted                run the strategy in this process with the CLI's permissions
                            (default: in the sandbox, a subprocess with no permissions)
   --help                   show this help
@@ -54,6 +57,7 @@ interface CliArgs {
   json: string | null;
   csvEquity: string | null;
   csvTrades: string | null;
+  report: string | null;
   help: boolean;
   trusted: boolean;
 }
@@ -83,6 +87,7 @@ function parseArgs(argv: string[]): CliArgs {
     json: null,
     csvEquity: null,
     csvTrades: null,
+    report: null,
     help: false,
     trusted: false,
   };
@@ -166,6 +171,9 @@ function parseArgs(argv: string[]): CliArgs {
         break;
       case "--csv-equity":
         out.csvEquity = value();
+        break;
+      case "--report":
+        out.report = value();
         break;
       case "--csv-trades":
         out.csvTrades = value();
@@ -330,6 +338,10 @@ export async function main(argv: string[]): Promise<number> {
     if (args.csvEquity !== null) await write(args.csvEquity, equityCsv(result), "equity CSV");
     if (args.csvTrades !== null) {
       await write(args.csvTrades, tradesCsv(result.trades), "trades CSV");
+    }
+    if (args.report !== null) {
+      const subtitle = `${args.strategyFile} on ${args.dataFile}`;
+      await write(args.report, renderBacktestReport(result, bars, { subtitle }), "HTML report");
     }
     return 0;
   } catch (e) {

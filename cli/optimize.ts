@@ -18,6 +18,7 @@ import {
   runOptimization,
 } from "../optimizer/run_optimization.ts";
 import { runWalkForward } from "../optimizer/walk_forward.ts";
+import { renderOptimizationReport } from "../report/html_report.ts";
 
 const HELP =
   `Usage: deno task optimize <data-file> <family|strategy-file> --grid name=min:max:step ... [options]
@@ -37,6 +38,7 @@ Options:
   --seed S                   seed of --random (default 1)
   --top N                    rows to print (default 10)
   --json PATH|-              write { combos, best, ... } as JSON (- = stdout)
+  --report PATH              write a self-contained HTML report (scatter plots, heatmap)
   --workers N                worker pool size (default: one per core)
   --cash N, --fee-taker R, --fee-fixed N, --slippage-bps N, --mode long_only|long_short,
   --sizing S, --leverage N, --annualization N   engine configuration (as deno task backtest)
@@ -58,6 +60,7 @@ interface Args {
   seed: number;
   top: number;
   json: string | null;
+  report: string | null;
   workers: number | undefined;
   config: Partial<BacktestConfig> & { slippageBps?: number };
   help: boolean;
@@ -85,6 +88,7 @@ export function parseOptimizeArgs(argv: string[]): Args {
     seed: 1,
     top: 10,
     json: null,
+    report: null,
     workers: undefined,
     config: {},
     help: false,
@@ -159,6 +163,9 @@ export function parseOptimizeArgs(argv: string[]): Args {
         break;
       case "--top":
         a.top = _num(flag, v());
+        break;
+      case "--report":
+        a.report = v();
         break;
       case "--json":
         a.json = v();
@@ -365,6 +372,10 @@ async function main(argv: string[]): Promise<number> {
       });
       if (args.json === "-") console.log(out);
       else await Deno.writeTextFile(args.json, out + "\n");
+    }
+    if (args.report !== null) {
+      const subtitle = `${args.strategy} on ${args.data}`;
+      await Deno.writeTextFile(args.report, renderOptimizationReport(res, { subtitle }));
     }
     return 0;
   } catch (e) {

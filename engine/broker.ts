@@ -58,9 +58,10 @@ function show(v: unknown): string {
  * {@linkcode Broker.submitRequest} / {@linkcode Broker.submitSignal}.
  */
 export class Broker {
-  /** Every order in submission order (the result's `orders`: {@linkcode OrderBook.records}). */
-  readonly orders: OrderBook = new OrderBook();
+  /** Orders not retired yet (live, or finished since the last `#compact`). */
   #live: Order[] = [];
+  /** Every order in submission order (the result's `orders`: {@linkcode OrderBook.records}). */
+  readonly orders: OrderBook = new OrderBook(this.#live);
   #bars: Bars;
   #config: BacktestConfig;
   #pf: Portfolio;

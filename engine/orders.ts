@@ -160,10 +160,10 @@ export class Order {
   /** Writes the record's fields into `c` at `i` (see {@linkcode Order.packable}). */
   packInto(c: OrderColumns, i: number): void {
     c.side[i] = this.side === "buy" ? 0 : 1;
-    c.status[i] = STATUS_CODE[this.status];
+    c.status[i] = statusCode(this.status);
     c.entries[i] = this.#entries;
-    c.s1[i] = STATUS_CODE[this.#s1];
-    c.s2[i] = STATUS_CODE[this.#s2];
+    c.s1[i] = statusCode(this.#s1);
+    c.s2[i] = statusCode(this.#s2);
     c.quantity[i] = this.quantity;
     c.filled[i] = this.filledQuantity;
     c.notional[i] = this.fillNotional;
@@ -236,15 +236,25 @@ const STATUSES: readonly OrderStatus[] = [
   "rejected",
   "expired",
 ];
-const STATUS_CODE: Readonly<Record<OrderStatus, number>> = Object.freeze({
-  submitted: 0,
-  pending: 1,
-  partially_filled: 2,
-  filled: 3,
-  cancelled: 4,
-  rejected: 5,
-  expired: 6,
-});
+/** Index of `s` in `STATUSES` (a switch: a keyed lookup by a varying string is slower). */
+function statusCode(s: OrderStatus): number {
+  switch (s) {
+    case "submitted":
+      return 0;
+    case "pending":
+      return 1;
+    case "partially_filled":
+      return 2;
+    case "filled":
+      return 3;
+    case "cancelled":
+      return 4;
+    case "rejected":
+      return 5;
+    default:
+      return 6;
+  }
+}
 
 /** Columns of the finished orders {@linkcode OrderBook} packs (one slot per order). */
 export interface OrderColumns {
@@ -315,43 +325,51 @@ const NO_COLUMNS: OrderColumns = Object.freeze({
  * records {@linkcode Order.toRecord} gives.
  */
 export class OrderBook {
-  /** The order at each slot while it is not packed (null once packed). */
-  #objs: (Order | null)[] = [];
+  #count = 0;
+  /** The owner's live orders (kept in step by it): not retired yet, read by `records`. */
+  #live: readonly Order[];
+  /** Retired orders that do not fit the columns, by `seq`. */
+  #kept = new Map<number, Order>();
   #cols: OrderColumns = NO_COLUMNS;
+
+  /** `live`: the owner's array of orders not retired yet (it may change in place). */
+  constructor(live: readonly Order[]) {
+    this.#live = live;
+  }
 
   /** Number of orders. */
   get length(): number {
-    return this.#objs.length;
+    return this.#count;
   }
 
-  /** Appends `o` (sets its `seq`). */
+  /** Appends `o` (sets its `seq`); it must stay in the `live` array until retired. */
   add(o: Order): void {
-    o.seq = this.#objs.length;
-    this.#objs.push(o);
+    o.seq = this.#count++;
   }
 
-  /** Packs finished order `o` when it fits the columns; otherwise keeps the object. */
+  /** Stores finished order `o`: packed when it fits the columns, else the object. */
   retire(o: Order): void {
-    if (!o.packable) return;
     const i = o.seq;
+    if (!o.packable) {
+      this.#kept.set(i, o);
+      return;
+    }
     if (i >= this.#cols.side.length) {
       // ×4: a long run retires tens of thousands of orders; few regrowths, little copying.
       this.#cols = columns(Math.max(256, i + 1, this.#cols.side.length * 4), this.#cols);
     }
     o.packInto(this.#cols, i);
-    this.#objs[i] = null;
   }
 
   /** The orders' records for the result, in submission order. */
   records(): OrderRecord[] {
-    const n = this.#objs.length, c = this.#cols;
+    const n = this.#count, c = this.#cols;
     const out = new Array<OrderRecord>(n);
+    for (const o of this.#kept.values()) out[o.seq] = o.toRecord();
+    for (const o of this.#live) out[o.seq] = o.toRecord();
     for (let i = 0; i < n; i++) {
-      const o = this.#objs[i];
-      if (o !== null) {
-        out[i] = o.toRecord();
-        continue;
-      }
+      // Packed orders have ≥ 1 history entry; the others were filled in above.
+      if (i >= c.entries.length || c.entries[i] === 0) continue;
       const q = c.quantity[i], filled = c.filled[i], time = c.submitted[i];
       const history: { status: OrderStatus; time: number }[] = [{ status: "submitted", time }];
       if (c.entries[i] > 1) history.push({ status: STATUSES[c.s1[i]], time: c.t1[i] });

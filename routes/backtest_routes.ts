@@ -29,6 +29,7 @@ import {
 } from "./schemas.ts";
 import { configInput } from "./backtest_input.ts";
 import { resolveDataset } from "../market/datasets.ts";
+import { renderBacktestReport } from "../report/html_report.ts";
 
 /** Fails with 422 when user code does not even parse (templates are trusted to). */
 export async function checkSyntax(strategy: BacktestRequest["strategy"]): Promise<void> {
@@ -147,6 +148,29 @@ export function backtestRoutes(s: AppServices) {
     .get("/api/backtest/:id/result", async (c) => {
       const rec = await findJob(s, c.req.param("id"), "backtest");
       return await resultResponse(c, rec, s);
+    })
+    .get("/api/backtest/:id/report", async (c) => {
+      // The self-contained HTML report of a completed job; the bars are loaded again from the
+      // job's stored request (the result does not hold prices).
+      const rec = await findJob(s, c.req.param("id"), "backtest");
+      if (rec.status !== "completed") {
+        throw new ApiError(
+          409,
+          "job_not_completed",
+          `Job ${rec.id} is ${rec.status}; its report exists once it is completed`,
+          { job_id: rec.id, status: rec.status },
+        );
+      }
+      const result = JSON.parse((await s.store.getResultText(rec)) ?? "null") as BacktestResult;
+      const req = (await s.store.getRequest(rec)) as BacktestRequest;
+      const { bars, source } = await requestBars(req.data, prep).catch((err) => {
+        throw toApiError(err) ?? err;
+      });
+      const strategy = "template" in req.strategy ? req.strategy.template : "custom strategy";
+      return c.html(renderBacktestReport(result, bars, {
+        title: `WagYu backtest ${rec.id}`,
+        subtitle: `${strategy} on ${source}`,
+      }));
     })
     .post("/api/backtest/:id/cancel", async (c) => {
       const rec = await findJob(s, c.req.param("id"), "backtest");

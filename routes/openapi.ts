@@ -84,6 +84,14 @@ const OPS: Op[] = [
     errors: [404, 409],
   },
   {
+    method: "get",
+    path: "/api/backtest/{id}/report",
+    summary: "Self-contained HTML report of a completed backtest (charts, monthly returns, " +
+      "metrics, trades; chart.js inlined)",
+    ok: { status: 200, description: "text/html" },
+    errors: [404, 409],
+  },
+  {
     method: "post",
     path: "/api/backtest/{id}/cancel",
     summary: "Cancel a queued or running job",

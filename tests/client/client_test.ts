@@ -92,6 +92,16 @@ Deno.test("createClient() calls every REST endpoint of a real server with typed 
     const withResult = await api.backtestStatus(started.job_id);
     assert.deepEqual(withResult.result, executed);
     assert.deepEqual(await api.backtestResult(started.job_id), executed);
+    // The HTML report of the finished job, served by the server from its stored request.
+    const html = await api.backtestReport(started.job_id);
+    assert.ok(html.startsWith("<!doctype html>"));
+    assert.ok(html.includes(`WagYu backtest ${started.job_id}`));
+    const data = JSON.parse(html.match(/id="report-data">([^<]*)<\/script>/)![1]);
+    assert.deepEqual(data.equity.at(-1), [
+      executed.equity.at(-1)!.time,
+      executed.equity.at(-1)!.equity,
+    ]);
+    await rejectsWith(api.backtestReport("no-such-job"), 404, "job_not_found");
 
     const list = await api.listBacktests({ status: "completed", limit: 10 });
     assert.ok(list.jobs.some((j) => j.job_id === started.job_id));
@@ -108,6 +118,7 @@ Deno.test("createClient() calls every REST endpoint of a real server with typed 
     assert.equal(cancelled.status, "cancelled");
     await rejectsWith(api.cancelBacktest(queued.job_id), 409, "job_not_cancellable");
     await rejectsWith(api.backtestResult(queued.job_id), 409, "job_not_completed");
+    await rejectsWith(api.backtestReport(queued.job_id), 409, "job_not_completed");
     await api.cancelBacktest(blocker.job_id);
 
     // Optimization: start, watch to the end, status, result; cancel a second one.
