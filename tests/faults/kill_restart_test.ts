@@ -314,6 +314,10 @@ Deno.test("SIGKILL during a backtest, an optimization, an upload and a submit bu
       assert.equal(c.metrics.totalReturn, one.body.metrics.totalReturn, JSON.stringify(c));
     }
 
+    console.log(
+      `(a) attempts ${btAfter.attempts}, (b) attempts ${optAfter.attempts}; ` +
+        `(c) big upload listed after restart: ${names.includes("fault_big.parquet")}`,
+    );
     phase("(a)+(b) re-run and checked");
     // (d) 60 submissions at once; kill after the first 15 answers, mid-burst.
     const accepted: string[] = [];
