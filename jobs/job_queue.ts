@@ -304,7 +304,9 @@ export class JobQueue {
       this.#running++;
       const live: Live = {
         job,
-        status: "running",
+        // Reported as running only once the store says so, so that what a client sees
+        // survives a crash (see #run).
+        status: "queued",
         progress: 0,
         equity: null,
         extra: {},
@@ -370,6 +372,7 @@ export class JobQueue {
       return;
     }
     live.job = job;
+    live.status = "running";
     this.#emitProgress(live);
     // Liveness: a message at least every interval even while the runner reports nothing.
     live.timer = setInterval(() => {
