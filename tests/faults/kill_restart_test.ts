@@ -12,11 +12,11 @@
  */
 import assert from "node:assert/strict";
 import { json, slowStrategy } from "../routes/_test_server.ts";
+import { kill9, postJson, type ServerProcess, spawnServer } from "../server/_server_process.ts";
 import { JobStore } from "../../jobs/job_store.ts";
 import { generateBars } from "../../market/sample_data.ts";
 import { writeParquetBytes } from "../../market/parquet_codec.ts";
 
-const ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Upper bound for any single wait: generous for a loaded 2-core machine. */
 const WAIT_MS = 45_000;
@@ -30,66 +30,15 @@ function waitMs(): number {
   return Math.min(WAIT_MS, left);
 }
 
-interface Proc {
-  child: Deno.ChildProcess;
-  url: string;
-}
+type Proc = ServerProcess;
+const post = postJson;
 
-async function spawnServer(kvPath: string, datasetsDir: string): Promise<Proc> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", "--port", "0"],
-    cwd: ROOT,
-    env: {
-      WAGYU_KV_PATH: kvPath,
-      WAGYU_DATASETS_DIR: datasetsDir,
-      WAGYU_WORKERS: "2",
-      HOST: "127.0.0.1",
-    },
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = "";
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-  }, waitMs());
-  try {
-    for (;;) {
-      const { value, done } = await lines.read();
-      if (done) break;
-      buf += value;
-      const m = buf.match(/listening on (http:\/\/[\d.]+:\d+)/);
-      if (m) {
-        // Keep draining stdout so the child never blocks on a full pipe.
-        (async () => {
-          while (!(await lines.read()).done) { /* drain */ }
-        })().catch(() => {});
-        return { child, url: m[1] };
-      }
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-  await child.status;
-  throw new Error(`Server did not start: ${buf}`);
-}
-
-async function kill9(p: Proc): Promise<void> {
-  p.child.kill("SIGKILL");
-  const status = await p.child.status;
-  assert.equal(status.signal, "SIGKILL");
-}
-
-async function post(url: string, body: unknown) {
-  return await json(
-    await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    }),
-  );
+/** The server on `kvPath` with uploads in `datasetsDir` and two workers. */
+function startServer(kvPath: string, datasetsDir: string): Promise<Proc> {
+  return spawnServer(kvPath, {
+    env: { WAGYU_DATASETS_DIR: datasetsDir, WAGYU_WORKERS: "2" },
+    startTimeoutMs: waitMs(),
+  });
 }
 
 async function status(base: string, kind: "backtest" | "optimization", id: string) {
@@ -165,7 +114,7 @@ Deno.test("SIGKILL during a backtest, an optimization, an upload and a submit bu
   await Deno.mkdir(datasetsDir);
   const procs: Proc[] = [];
   const start = async () => {
-    const p = await spawnServer(kvPath, datasetsDir);
+    const p = await startServer(kvPath, datasetsDir);
     procs.push(p);
     return p;
   };

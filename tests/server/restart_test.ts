@@ -4,70 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { json, slowStrategy } from "../routes/_test_server.ts";
+import { kill9, postJson, type ServerProcess, spawnServer } from "./_server_process.ts";
 
-const ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface Proc {
-  child: Deno.ChildProcess;
-  url: string;
-  output: string[];
-}
-
-async function spawnServer(kvPath: string, env: Record<string, string> = {}): Promise<Proc> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", "--port", "0"],
-    cwd: ROOT,
-    env: {
-      WAGYU_KV_PATH: kvPath,
-      WAGYU_WORKERS: "1",
-      HOST: "127.0.0.1",
-      ...env,
-    },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const output: string[] = [];
-  const decoder = new TextDecoderStream();
-  child.stderr.pipeTo(
-    new WritableStream({ write: (c) => void output.push(new TextDecoder().decode(c)) }),
-  )
-    .catch(() => {});
-  const lines = child.stdout.pipeThrough(decoder).getReader();
-  let buf = "";
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    const { value, done } = await lines.read();
-    if (done) break;
-    buf += value;
-    const m = buf.match(/listening on (http:\/\/[\d.]+:\d+)/);
-    if (m) {
-      // Keep draining stdout so the child never blocks on a full pipe.
-      (async () => {
-        while (!(await lines.read()).done) { /* drain */ }
-      })().catch(() => {});
-      return { child, url: m[1], output };
-    }
-  }
-  child.kill("SIGKILL");
-  throw new Error(`Server did not start: ${buf} ${output.join("")}`);
-}
-
-async function kill9(p: Proc): Promise<void> {
-  p.child.kill("SIGKILL");
-  const status = await p.child.status;
-  assert.equal(status.signal, "SIGKILL");
-}
-
-async function post(url: string, body: unknown) {
-  return await json(
-    await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    }),
-  );
-}
+type Proc = ServerProcess;
+const post = postJson;
 
 async function status(base: string, id: string) {
   return (await json(await fetch(`${base}/api/backtest/${id}/status?result=false`))).body;
@@ -167,7 +108,7 @@ Deno.test("A SIGKILLed server restarts with every job kept: results served, unfi
     await waitStatus(b.url, again.body.job_id, ["running"]);
     await kill9(b);
     b = null;
-    c = await spawnServer(kvPath, { WAGYU_RECOVERY: "fail" });
+    c = await spawnServer(kvPath, { env: { WAGYU_RECOVERY: "fail" } });
     const f = await status(c.url, again.body.job_id);
     assert.equal(f.status, "failed");
     assert.match(f.error, /restarted while this job was running/);
