@@ -16,6 +16,8 @@ import { formatQuality } from "../market/quality.ts";
 import { loadStrategyFile, StrategyFileError } from "./load_strategy_file.ts";
 import { runInSandbox, SandboxError } from "../jobs/sandbox.ts";
 import { renderBacktestReport } from "../report/html_report.ts";
+import { ProgressBar, progressEnabled } from "./progress_bar.ts";
+import { colorEnabled, type ColorMode, paint, parseColorMode, styleMetric } from "./term_style.ts";
 
 const HELP = `Usage: deno task backtest <data-file> <strategy-file> [options]
 
@@ -43,7 +45,24 @@ Options:
                            drawdown, trades on the price chart, monthly returns, metrics)
   --trusted                run the strategy in this process with the CLI's permissions
                            (default: in the sandbox, a subprocess with no permissions)
+  --quiet, -q              no progress bar, quality report or table on stderr (errors only);
+                           stdout gets only the requested outputs (the table only when no
+                           --json/--csv-*/--report output is asked for)
+  --color WHEN             colour the metrics table: auto (default: a terminal, unless
+                           NO_COLOR is set; FORCE_COLOR forces), always or never
   --help                   show this help
+
+A progress bar with ETA is drawn on stderr when it is a terminal (not with --quiet).
+
+Examples:
+  deno task backtest data/sample/SAMPLE_USD_1d.csv examples/sma_cross.ts --param fast=5
+  deno task backtest GOOG.csv examples/rsi.ts --mode long_short --json result.json
+  deno task backtest GOOG.csv examples/sma_cross.ts --quiet --json - | jq .metrics
+
+Exit codes:
+  0  ok
+  1  failure (the strategy threw, timed out or ran out of memory; network/exchange error)
+  2  bad input (usage, a bad option value, an unreadable or invalid data/strategy file)
 `;
 
 /** A bad command line: printed as one line, exit code 2. */
@@ -60,6 +79,8 @@ interface CliArgs {
   report: string | null;
   help: boolean;
   trusted: boolean;
+  quiet: boolean;
+  color: ColorMode;
 }
 
 function num(flag: string, v: string): number {
@@ -90,6 +111,8 @@ function parseArgs(argv: string[]): CliArgs {
     report: null,
     help: false,
     trusted: false,
+    quiet: false,
+    color: "auto",
   };
   const positional: string[] = [];
   const cfg = out.config as Partial<BacktestConfig> & { slippageBps?: number };
@@ -159,6 +182,17 @@ function parseArgs(argv: string[]): CliArgs {
       case "--trusted":
         out.trusted = true;
         break;
+      case "--quiet":
+      case "-q":
+        out.quiet = true;
+        break;
+      case "--color":
+        try {
+          out.color = parseColorMode(value());
+        } catch (e) {
+          throw new UsageError((e as Error).message);
+        }
+        break;
       case "--param": {
         const kv = value();
         const eq = kv.indexOf("=");
@@ -223,7 +257,12 @@ function formatValue(key: string, v: number | null): string {
 }
 
 /** The readable metrics table the CLI prints. */
-function formatTable(r: BacktestResult, dataFile: string, strategyFile: string): string {
+function formatTable(
+  r: BacktestResult,
+  dataFile: string,
+  strategyFile: string,
+  color: boolean,
+): string {
   const lines = [
     `WagYu backtest: ${strategyFile} on ${dataFile}`,
     `Bars: ${r.bars.count} (${iso(r.bars.start)} → ${iso(r.bars.end)})`,
@@ -232,9 +271,12 @@ function formatTable(r: BacktestResult, dataFile: string, strategyFile: string):
   ];
   const keys = Object.keys(r.metrics);
   const w = Math.max(...keys.map((k) => k.length), 6);
-  lines.push(`${"metric".padEnd(w)}  value`);
+  lines.push(paint(`${"metric".padEnd(w)}  value`, "bold", color));
   lines.push(`${"-".repeat(w)}  ${"-".repeat(16)}`);
-  for (const k of keys) lines.push(`${k.padEnd(w)}  ${formatValue(k, r.metrics[k])}`);
+  for (const k of keys) {
+    const v = r.metrics[k];
+    lines.push(`${k.padEnd(w)}  ${styleMetric(k, v, formatValue(k, v), color)}`);
+  }
   const open = r.trades.filter((t) => t.exitTime === null).length;
   lines.push(
     "",
@@ -309,6 +351,13 @@ export async function main(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
+  const bar = new ProgressBar({
+    label: "backtest",
+    unit: "bars",
+    enabled: progressEnabled(args.quiet),
+  });
+  const onProgress = (p: { index: number; total: number }) =>
+    bar.update(Math.min(p.index + 1, p.total), p.total);
   try {
     // A file path, a shipped dataset name or an exchange spec such as binance:BTC/USDT:1h.
     const { bars, quality } = await resolveDataSpec(args.dataFile);
@@ -316,21 +365,31 @@ export async function main(argv: string[]): Promise<number> {
       ? runBacktest(bars, await loadStrategyFile(args.strategyFile), {
         config: args.config,
         params: args.params,
+        onProgress,
       })
       : await runInSandbox({
         code: await readStrategySource(args.strategyFile),
         bars,
         config: args.config,
         params: args.params,
-      });
+      }, { onProgress });
+    bar.finish();
     // The data quality report goes to stderr after the run, so a failing run says one line.
-    console.error(formatQuality(quality));
-    const table = formatTable(result, args.dataFile, args.strategyFile);
+    if (!args.quiet) console.error(formatQuality(quality));
+    const fileOutputs = args.json !== null || args.csvEquity !== null ||
+      args.csvTrades !== null || args.report !== null;
     if (args.json === "-") {
-      console.error(table);
+      if (!args.quiet) {
+        const color = colorEnabled(args.color, Deno.stderr.isTerminal());
+        console.error(formatTable(result, args.dataFile, args.strategyFile, color));
+      }
       await Deno.stdout.write(new TextEncoder().encode(JSON.stringify(result) + "\n"));
     } else {
-      console.log(table);
+      // With --quiet the table is printed only when it is the one output asked for.
+      if (!args.quiet || !fileOutputs) {
+        const color = colorEnabled(args.color, Deno.stdout.isTerminal());
+        console.log(formatTable(result, args.dataFile, args.strategyFile, color));
+      }
       if (args.json !== null) {
         await write(args.json, JSON.stringify(result, null, 2) + "\n", "JSON");
       }
@@ -345,6 +404,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     return 0;
   } catch (e) {
+    bar.finish();
     if (e instanceof StrategyError) {
       console.error(`error: ${e.message}`);
       return 1;

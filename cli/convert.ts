@@ -19,6 +19,15 @@ Options:
   --reject-unsorted   fail on rows out of time order (default: sort them, with a warning)
   --reject-duplicates fail on repeated timestamps (default: keep the first, with a warning)
   --help              show this help
+
+Examples:
+  deno task convert data/sample/SAMPLE_USD_1h.csv /tmp/sample.parquet
+  deno task convert prices.json prices.csv --repair
+
+Exit codes:
+  0  ok
+  1  failure (e.g. the output cannot be written)
+  2  bad input (usage, an unreadable input file, an invalid row)
 `;
 
 /** Runs the CLI; returns the exit code. */

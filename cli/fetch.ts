@@ -1,8 +1,8 @@
 /**
  * `deno task fetch <exchange> <symbol> <timeframe> [--since DATE] [--until DATE]`: downloads
  * OHLCV bars through ccxt into the cache (data/cache/<exchange>/<BASE>_<QUOTE>_<tf>.parquet),
- * fetching only what the cache lacks, with a progress bar on stderr, then prints the data
- * quality report. Exit codes: 0 ok, 2 bad input (usage, unknown exchange/symbol/timeframe),
+ * fetching only what the cache lacks, with a progress bar on stderr (a terminal only), then
+ * prints the data quality report. Exit codes: 0 ok, 2 bad input (usage, unknown exchange/symbol/timeframe),
  * 1 network or exchange failure.
  *
  * @module
@@ -16,6 +16,7 @@ import { MarketDataError } from "../market/market_data_error.ts";
 import { openCache } from "../market/parquet_cache.ts";
 import { epochToMs, formatTime, parseIsoTime } from "../market/parse_time.ts";
 import { formatQuality } from "../market/quality.ts";
+import { ProgressBar, progressEnabled } from "./progress_bar.ts";
 
 const HELP = `Usage: deno task fetch <exchange> <symbol> <timeframe> [options]
 
@@ -34,9 +35,22 @@ Options:
   --api-url URL   the exchange's public REST base URL (a testnet, a mirror, a local
                   stand-in), e.g. http://127.0.0.1:8080/api/v3 for binance
   --json          print the quality report as JSON on stdout
+  --quiet, -q     no progress, summary or report (errors only on stderr; with --json,
+                  only the JSON on stdout)
   --help          show this help
 
-Example: deno task fetch binance BTC/USDT 1h --since 2024-01-01
+A progress bar with ETA is drawn on stderr when it is a terminal; otherwise one summary
+line is printed there at the end (neither with --quiet).
+
+Examples:
+  deno task fetch binance BTC/USDT 1h --since 2024-01-01
+  deno task fetch kraken ETH/USD 1d --since 2023-01-01 --until 2023-12-31 --json
+  deno task fetch binance BTC/USDT 5m --quiet        # for cron jobs: silent unless it fails
+
+Exit codes:
+  0  ok
+  1  failure (network unreachable, the exchange returned an error)
+  2  bad input (usage, a bad date, an unknown exchange, symbol or timeframe)
 `;
 
 class UsageError extends Error {}
@@ -60,11 +74,12 @@ interface Args {
   backend: "auto" | "parquet-file" | "deno-kv";
   json: boolean;
   help: boolean;
+  quiet: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
   const pos: string[] = [];
-  const a: Partial<Args> = { backend: "auto", json: false, help: false };
+  const a: Partial<Args> = { backend: "auto", json: false, help: false, quiet: false };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i];
     const [flag, inline] = x.startsWith("--") && x.includes("=")
@@ -103,6 +118,10 @@ function parseArgs(argv: string[]): Args {
       case "--json":
         a.json = true;
         break;
+      case "--quiet":
+      case "-q":
+        a.quiet = true;
+        break;
       default:
         if (x.startsWith("--")) throw new UsageError(`Unknown option ${x} (see --help)`);
         pos.push(x);
@@ -124,29 +143,6 @@ function parseArgs(argv: string[]): Args {
   return a as Args;
 }
 
-/** Draws a progress bar on stderr (redrawn in place on a terminal, a line per 10% otherwise). */
-function progressBar(label: string): (p: FetchProgress) => void {
-  const tty = Deno.stderr.isTerminal();
-  const enc = new TextEncoder();
-  let lastDecile = -1;
-  return (p) => {
-    const frac = p.expected > 0 ? Math.min(1, p.fetched / p.expected) : 1;
-    const width = 30;
-    const filled = Math.round(frac * width);
-    const line = `${label} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${
-      (frac * 100).toFixed(0).padStart(3)
-    }% ${p.fetched}/${p.expected} bars, ${p.requests} requests, at ${formatTime(p.cursor)}`;
-    if (tty) Deno.stderr.writeSync(enc.encode(`\r${line}\x1b[K`));
-    else {
-      const decile = Math.floor(frac * 10);
-      if (decile !== lastDecile) {
-        lastDecile = decile;
-        Deno.stderr.writeSync(enc.encode(line + "\n"));
-      }
-    }
-  };
-}
-
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   let args: Args;
@@ -165,8 +161,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const cache = await openCache({ backend: args.backend, dir: args.cacheDir });
   const label = `${args.exchange} ${args.symbol} ${args.timeframe}`;
-  const draw = progressBar(label);
-  let drew = false;
+  const bar = new ProgressBar({ label, unit: "bars", enabled: progressEnabled(args.quiet) });
+  let last: FetchProgress | null = null;
   try {
     const r = await loadExchangeBars(
       {
@@ -180,17 +176,25 @@ export async function main(argv: string[]): Promise<number> {
         cache,
         exchangeOptions: args.apiUrl ? { urls: { api: { public: args.apiUrl } } } : {},
         onProgress: (p) => {
-          drew = true;
-          draw(p);
+          last = p;
+          bar.update(p.fetched, p.expected, `${p.requests} requests, at ${formatTime(p.cursor)}`);
         },
         onWarning: (m) => {
-          if (m.startsWith("retry")) console.error(`\n${label}: ${m}`);
+          if (m.startsWith("retry") && !args.quiet) {
+            bar.finish();
+            console.error(`${label}: ${m}`);
+          }
         },
       },
     );
-    if (drew && Deno.stderr.isTerminal()) console.error("");
+    bar.finish();
+    // Logs that capture stderr get one summary line instead of the in-place bar.
+    const p = last as FetchProgress | null;
+    if (p && !args.quiet && !Deno.stderr.isTerminal()) {
+      console.error(`${label}: ${p.fetched}/${p.expected} bars, ${p.requests} requests`);
+    }
     if (args.json) console.log(JSON.stringify(r.quality, null, 2));
-    else {
+    else if (!args.quiet) {
       console.log(formatQuality(r.quality));
       console.log(
         `cache: ${
@@ -200,7 +204,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     return 0;
   } catch (e) {
-    if (drew && Deno.stderr.isTerminal()) console.error("");
+    bar.finish();
     if (e instanceof MarketDataError) {
       console.error(`fetch: ${e.message}`);
       return e.code === "offline" || e.code === "exchange" ? 1 : 2;

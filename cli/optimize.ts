@@ -11,7 +11,12 @@ import type { BacktestConfig } from "../engine/types.ts";
 import { FAMILIES, isFamilyId } from "../gpu/families.ts";
 import { DataFileError, loadBars } from "../market/load_bars.ts";
 import { type GridSpec, parseParamArg } from "../optimizer/grid.ts";
-import { type ComboResult, OBJECTIVES } from "../optimizer/objective.ts";
+import {
+  type ComboResult,
+  OBJECTIVES,
+  parseFilter,
+  parseObjective,
+} from "../optimizer/objective.ts";
 import {
   type BackendName,
   type OptimizationRequest,
@@ -19,6 +24,8 @@ import {
 } from "../optimizer/run_optimization.ts";
 import { runWalkForward } from "../optimizer/walk_forward.ts";
 import { renderOptimizationReport } from "../report/html_report.ts";
+import { ProgressBar, progressEnabled } from "./progress_bar.ts";
+import { colorEnabled, type ColorMode, paint, parseColorMode, styleMetric } from "./term_style.ts";
 
 const HELP =
   `Usage: deno task optimize <data-file> <family|strategy-file> --grid name=min:max:step ... [options]
@@ -42,7 +49,26 @@ Options:
   --workers N                worker pool size (default: one per core)
   --cash N, --fee-taker R, --fee-fixed N, --slippage-bps N, --mode long_only|long_short,
   --sizing S, --leverage N, --annualization N   engine configuration (as deno task backtest)
+  --quiet, -q                no progress bar or summary on stderr (errors only); stdout gets
+                             only the requested outputs (the table only when neither --json
+                             nor --report is given)
+  --color WHEN               colour the table: auto (default: a terminal, unless NO_COLOR is
+                             set; FORCE_COLOR forces), always or never
   --help                     show this help
+
+A progress bar with ETA is drawn on stderr when it is a terminal (not with --quiet).
+
+Examples:
+  deno task optimize GOOG.csv sma_cross --grid fast=5:50:5 --grid slow=20:200:10 \\
+    --constraint "fast < slow" --filter "trades>=10" --objective sharpe --top 10
+  deno task optimize GOOG.csv examples/rsi.ts --grid period=10,14,21 --workers 2
+  deno task optimize GOOG.csv ema_cross --grid fast=5:15:5 --grid slow=20:40:10 --quiet --json -
+
+Exit codes:
+  0  ok
+  1  failure (a strategy or backend failed while running)
+  2  bad input (usage, a bad option or grid, an unreadable data file, an unknown family
+     or unreadable strategy file, an unknown parameter)
 `;
 
 /** A bad command line: printed as one line, exit code 2. */
@@ -64,6 +90,8 @@ interface Args {
   workers: number | undefined;
   config: Partial<BacktestConfig> & { slippageBps?: number };
   help: boolean;
+  quiet: boolean;
+  color: ColorMode;
 }
 
 function _num(flag: string, v: string): number {
@@ -92,6 +120,8 @@ export function parseOptimizeArgs(argv: string[]): Args {
     workers: undefined,
     config: {},
     help: false,
+    quiet: false,
+    color: "auto",
   };
   const pos: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -114,6 +144,17 @@ export function parseOptimizeArgs(argv: string[]): Args {
       case "--help":
       case "-h":
         a.help = true;
+        break;
+      case "--quiet":
+      case "-q":
+        a.quiet = true;
+        break;
+      case "--color":
+        try {
+          a.color = parseColorMode(v());
+        } catch (e) {
+          throw new UsageError((e as Error).message);
+        }
         break;
       case "--grid": {
         try {
@@ -219,6 +260,13 @@ export function parseOptimizeArgs(argv: string[]): Args {
   }
   [a.data, a.strategy] = pos;
   if (Object.keys(a.grid.params).length === 0) throw new UsageError("Give at least one --grid");
+  // Checked here so a bad objective or filter is bad input (exit 2) before any data is read.
+  try {
+    parseObjective(a.objective);
+    for (const f of a.filters) parseFilter(f);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
   return a;
 }
 
@@ -227,7 +275,7 @@ function _fmt(x: number): string {
   return Math.abs(x) >= 1000 ? x.toFixed(0) : x.toPrecision(4);
 }
 
-function _table(rows: ComboResult[]): string {
+function _table(rows: ComboResult[], color: boolean): string {
   if (rows.length === 0) return "(no combination passed the filters)";
   const names = Object.keys(rows[0].params);
   const cols = [
@@ -245,8 +293,15 @@ function _table(rows: ComboResult[]): string {
     ...cols.map((c) => _fmt(r.metrics[c])),
   ]);
   const w = head.map((h, j) => Math.max(h.length, ...body.map((b) => b[j].length)));
-  const line = (cells: string[]) => cells.map((c, j) => c.padStart(w[j])).join("  ");
-  return [line(head), ...body.map(line)].join("\n");
+  // Pad first, colour after, so escape codes do not count toward the column widths.
+  const row = (r: ComboResult, cells: string[]) =>
+    cells.map((c, j) => {
+      const padded = c.padStart(w[j]);
+      const k = j - names.length;
+      return k >= 0 ? styleMetric(cols[k], r.metrics[cols[k]], padded, color) : padded;
+    }).join("  ");
+  const header = paint(head.map((h, j) => h.padStart(w[j])).join("  "), "bold", color);
+  return [header, ...rows.map((r, i) => row(r, body[i]))].join("\n");
 }
 
 /** JSON.stringify with non-finite numbers as null. */
@@ -269,13 +324,20 @@ async function main(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const log = args.json === "-" ? console.error : console.log;
+  const toStderr = args.json === "-";
+  // Informational lines: stderr when stdout carries JSON; none with --quiet.
+  const log = args.quiet ? () => {} : toStderr ? console.error : console.log;
+  const color = colorEnabled(
+    args.color,
+    toStderr ? Deno.stderr.isTerminal() : Deno.stdout.isTerminal(),
+  );
   let bars;
   try {
     bars = (await loadBars(args.data)).bars;
   } catch (e) {
     console.error(`error: ${(e as Error).message}`);
-    return e instanceof DataFileError || e instanceof Deno.errors.NotFound ? 1 : 1;
+    // An unreadable or invalid data file is bad input.
+    return e instanceof DataFileError || e instanceof Deno.errors.NotFound ? 2 : 1;
   }
   let strategy: OptimizationRequest["strategy"];
   if (isFamilyId(args.strategy)) strategy = { family: args.strategy };
@@ -291,7 +353,7 @@ async function main(argv: string[]): Promise<number> {
           Object.keys(FAMILIES).join(", ")
         }) nor a readable file: ${(e as Error).message}`,
       );
-      return 1;
+      return 2;
     }
   }
   const req: OptimizationRequest = {
@@ -335,28 +397,28 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     } catch (e) {
       console.error(`error: ${(e as Error).message}`);
-      return 1;
+      return e instanceof RangeError ? 2 : 1;
     }
   }
-  let lastPct = -1;
+  const bar = new ProgressBar({
+    label: "optimize",
+    unit: "combinations",
+    enabled: progressEnabled(args.quiet),
+  });
   try {
     const res = await runOptimization(req, {
-      onProgress: (p) => {
-        const pct = Math.floor((p.done / p.total) * 10);
-        if (pct !== lastPct && Deno.stderr.isTerminal()) {
-          lastPct = pct;
-          Deno.stderr.writeSync(new TextEncoder().encode(`\r${p.done}/${p.total} combinations`));
-        }
-      },
+      onProgress: (p) => bar.update(p.done, p.total),
     });
-    if (Deno.stderr.isTerminal()) Deno.stderr.writeSync(new TextEncoder().encode("\r"));
+    bar.finish();
     log(
       `${res.total} combinations × ${bars.length} bars on ${res.backendInfo} in ${
         (res.elapsedMs / 1000).toFixed(2)
       } s (${res.barEvaluationsPerSecond.toExponential(2)} bar-evaluations/s)`,
     );
     log(`Top ${res.top.length} by ${res.objective}:`);
-    log(_table(res.top));
+    // With --quiet the table is printed only when it is the one output asked for.
+    if (!args.quiet) log(_table(res.top, color));
+    else if (args.json === null && args.report === null) console.log(_table(res.top, color));
     if (args.json !== null) {
       const out = _json({
         backend: res.backend,
@@ -379,8 +441,10 @@ async function main(argv: string[]): Promise<number> {
     }
     return 0;
   } catch (e) {
+    bar.finish();
     console.error(`error: ${(e as Error).message}`);
-    return 1;
+    // The optimizer reports bad requests (unknown parameter, objective, filter) as RangeError.
+    return e instanceof RangeError ? 2 : 1;
   }
 }
 

@@ -109,3 +109,81 @@ Deno.test("backtest CLI --help prints usage and exits 0", async () => {
   assert.match(r.stdout, /Usage: deno task backtest/);
   assert.match(r.stdout, /--slippage-bps/);
 });
+
+async function cliEnv(env: Record<string, string>, ...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, ...args],
+    cwd: ROOT.pathname,
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+// deno-lint-ignore no-control-regex
+const ANSI = /\x1b\[/;
+
+Deno.test("backtest CLI --quiet prints only the requested output", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    let r = await cli(GOOG, SMA, "--trusted", "--quiet", "--json", "-");
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "");
+    assert.equal(JSON.parse(r.stdout).equity.length, 2148);
+    r = await cli(GOOG, SMA, "--trusted", "-q", "--json", `${dir}/r.json`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout + r.stderr, "");
+    assert.equal(JSON.parse(await Deno.readTextFile(`${dir}/r.json`)).equity.length, 2148);
+    // With no other output asked for, the table is the output: stdout only.
+    r = await cli(GOOG, SMA, "--trusted", "--quiet");
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "");
+    assert.match(r.stdout, /totalReturn\s+-?\d+\.\d\d %/);
+    // Errors still get through.
+    r = await cli(GOOG, SMA, "--quiet", "--cash", "lots");
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--cash expects a number/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("backtest CLI colours the table only when asked and never under NO_COLOR", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // Piped stdout, no colour variables: plain.
+    let r = await cliEnv({ NO_COLOR: "", FORCE_COLOR: "" }, GOOG, SMA, "--trusted");
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stdout + r.stderr, ANSI);
+    r = await cliEnv({ NO_COLOR: "1", FORCE_COLOR: "1" }, GOOG, SMA, "--trusted");
+    assert.doesNotMatch(r.stdout + r.stderr, ANSI);
+    r = await cliEnv({ FORCE_COLOR: "1" }, GOOG, SMA, "--trusted", "--color=never");
+    assert.doesNotMatch(r.stdout + r.stderr, ANSI);
+    // FORCE_COLOR, or --color=always even under NO_COLOR: the values are coloured by sign.
+    r = await cliEnv(
+      { FORCE_COLOR: "1", NO_COLOR: "" },
+      GOOG,
+      SMA,
+      "--trusted",
+      "--json",
+      `${dir}/r.json`,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const m = JSON.parse(await Deno.readTextFile(`${dir}/r.json`)).metrics;
+    const line = (k: string) => r.stdout.split("\n").find((l) => l.startsWith(`${k} `)) ?? "";
+    assert.ok(m.maxDrawdown !== 0);
+    assert.ok(line("maxDrawdown").includes("\x1b[31m"), line("maxDrawdown"));
+    assert.ok(line("maxDrawdown").includes("%\x1b[0m"), line("maxDrawdown"));
+    assert.ok(line("totalReturn").includes(m.totalReturn > 0 ? "\x1b[32m" : "\x1b[31m"));
+    assert.doesNotMatch(line("numTrades"), ANSI);
+    r = await cliEnv({ NO_COLOR: "1" }, GOOG, SMA, "--trusted", "--color", "always");
+    assert.ok(r.stdout.includes("\x1b[31m") || r.stdout.includes("\x1b[32m"), r.stdout);
+    r = await cli(GOOG, SMA, "--color", "sometimes");
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--color expects auto, always or never/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

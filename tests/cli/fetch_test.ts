@@ -38,7 +38,7 @@ Deno.test("cli/fetch.ts downloads into the cache with progress, then fetches onl
     ];
     const r1 = await run([...common, "--until", new Date(T0 + 1199 * H).toISOString()]);
     assert.equal(r1.code, 0, r1.stderr);
-    assert.match(r1.stderr, /binance BTC\/USDT 1h \[#+\] 100% 1200\/1200 bars, 2 requests/);
+    assert.match(r1.stderr, /binance BTC\/USDT 1h: 1200\/1200 bars, 2 requests/);
     assert.match(r1.stdout, /binance:BTC\/USDT:1h: 1200 bars/);
     const cached = await new ParquetFileCache(dir).read({
       exchange: "binance",
@@ -86,6 +86,51 @@ Deno.test("cli/fetch.ts exits 2 on bad input and 1 when offline, with one line e
       "fetch: offline: no network and no cached data for binance BTC/USDT 1h",
     );
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("cli/fetch.ts --quiet prints nothing on stderr and only the --json report on stdout", async () => {
+  const source = generateBars(600, { seed: 5, startTime: T0, intervalMs: H });
+  const fx = new FakeExchange(source);
+  const dir = await Deno.makeTempDir();
+  try {
+    const args = [
+      "binance",
+      "BTC/USDT",
+      "1h",
+      "--api-url",
+      `http://127.0.0.1:${fx.port}/api/v3`,
+      "--cache-dir",
+      dir,
+      "--since",
+      "2024-01-01",
+      "--until",
+      new Date(T0 + 599 * H).toISOString(),
+    ];
+    const loud = await run([...args]);
+    assert.equal(loud.code, 0, loud.stderr);
+    // Not a terminal: no in-place bar (no \r), one summary line instead.
+    assert.ok(!loud.stderr.includes("\r") && !loud.stderr.includes("\x1b["), loud.stderr);
+    assert.match(loud.stderr, /binance BTC\/USDT 1h: 600\/600 bars, 1 requests/);
+    await Deno.remove(dir, { recursive: true });
+    await Deno.mkdir(dir);
+    const q = await run([...args, "--quiet", "--json"]);
+    assert.equal(q.code, 0, q.stderr);
+    assert.equal(q.stderr, "");
+    const report = JSON.parse(q.stdout);
+    assert.equal(typeof report, "object");
+    const cached = await new ParquetFileCache(dir).read({
+      exchange: "binance",
+      symbol: "BTC/USDT",
+      timeframe: "1h",
+    });
+    assert.equal(cached?.bars.length, 600);
+    const silent = await run([...args, "-q"]);
+    assert.equal(silent.code, 0, silent.stderr);
+    assert.equal(silent.stdout + silent.stderr, "");
+  } finally {
+    await fx.close();
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -77,7 +77,7 @@ Deno.test("deno task optimize names what is wrong on bad input", async () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /three numbers/);
   r = await optimize(GOOG, "no_such_family", "--grid", "fast=1:5:1");
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 2);
   assert.match(r.stderr, /neither a family/);
   r = await optimize(
     GOOG,
@@ -89,8 +89,17 @@ Deno.test("deno task optimize names what is wrong on bad input", async () => {
     "--backend",
     "cpu",
   );
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 2);
   assert.match(r.stderr, /SMA cross has no parameter "bogus"/);
+  r = await optimize(GOOG, "sma_cross", "--grid", "fast=2:5:1", "--filter", "trades>>3");
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /Cannot parse filter "trades>>3"/);
+  r = await optimize(GOOG, "sma_cross", "--grid", "fast=2:5:1", "--objective", "luck");
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /Unknown objective "luck"/);
+  r = await optimize("/nonexistent/x.csv", "sma_cross", "--grid", "fast=2:5:1");
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /x\.csv/);
 });
 
 Deno.test("deno task optimize --walk-forward writes windows and the stitched curve", async () => {
@@ -121,4 +130,47 @@ Deno.test("deno task optimize --walk-forward writes windows and the stitched cur
   const bad = await optimize(GOOG, "sma_cross", "--grid", "fast=5:15:5", "--walk-forward", "10");
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--walk-forward expects IN:OUT/);
+});
+
+async function optimizeEnv(env: Record<string, string>, ...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--unstable-webgpu", CLI, ...args],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+const GRID = ["sma_cross", "--grid", "fast=5:15:5", "--grid", "slow=30:50:20", "--backend", "cpu"];
+
+Deno.test("deno task optimize --quiet prints only the requested output", async () => {
+  let r = await optimize(GOOG, ...GRID, "--quiet", "--json", "-");
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, "");
+  assert.equal(JSON.parse(r.stdout).combos.length, 6);
+  // No other output asked for: the table alone, on stdout.
+  r = await optimize(GOOG, ...GRID, "-q");
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, "");
+  assert.doesNotMatch(r.stdout, /combinations ×|Top \d+/);
+  assert.match(r.stdout, /^ *fast +slow +sharpe/);
+  assert.equal(r.stdout.trim().split("\n").length, 1 + 6);
+});
+
+Deno.test("deno task optimize colours the table under FORCE_COLOR or --color=always only", async () => {
+  let r = await optimizeEnv({ NO_COLOR: "", FORCE_COLOR: "" }, GOOG, ...GRID);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(!(r.stdout + r.stderr).includes("\x1b["), "piped output is plain");
+  r = await optimizeEnv({ NO_COLOR: "1", FORCE_COLOR: "1" }, GOOG, ...GRID);
+  assert.ok(!(r.stdout + r.stderr).includes("\x1b["), "NO_COLOR wins over FORCE_COLOR");
+  r = await optimizeEnv({ NO_COLOR: "", FORCE_COLOR: "1" }, GOOG, ...GRID, "--json", "-");
+  assert.equal(r.code, 0, r.stderr);
+  // The table went to stderr (stdout is the JSON, which stays plain).
+  assert.ok(!r.stdout.includes("\x1b["));
+  const best = JSON.parse(r.stdout).best;
+  assert.ok(r.stderr.includes(best.metrics.sharpe > 0 ? "\x1b[32m" : "\x1b[31m"), r.stderr);
+  r = await optimizeEnv({ NO_COLOR: "1" }, GOOG, ...GRID, "--color=always");
+  assert.ok(r.stdout.includes("\x1b[1m"), r.stdout);
 });
