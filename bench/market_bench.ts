@@ -31,20 +31,49 @@ function bytesPerBar(b: Bars): number {
   return total / b.length;
 }
 
-/** Wall time and process CPU time (user + sys) per repetition: on a shared, loaded machine
- * the CPU time is the steadier figure, as waiting for a core does not count in it. */
-async function time<T>(fn: () => Promise<T>): Promise<{ ms: number[]; cpu: number[]; last: T }> {
-  const ms: number[] = [], cpu: number[] = [];
-  let last!: T;
-  for (let i = 0; i < REPS; i++) {
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    last = await fn();
-    ms.push(performance.now() - t0);
-    const c = process.cpuUsage(c0);
-    cpu.push((c.user + c.system) / 1000);
+/** Throws when a load's bars differ from the generated ones (set once they exist). */
+let checkBars: (name: string, b: Bars | null) => void = () => {};
+
+interface Timing {
+  ms: number[];
+  cpu: number[];
+  /** Bytes per bar the load keeps (measured on the first repetition). */
+  kept: number;
+}
+
+/**
+ * Times several loads with their repetitions interleaved (round r runs every load once), after
+ * one untimed warm-up round, keeping no result alive between runs. Measured one load after
+ * another instead, each later load ran with the earlier loads' last results still held (48 MB
+ * each) and during the garbage collection of their temporaries, so the load measured last (the
+ * cache read) came out slower and noisier than the same work measured first; a burst of load
+ * from another process also hit one load only. Wall time and process CPU time (user + sys) per
+ * repetition: on a shared, loaded machine the CPU time is the steadier figure, as waiting for a
+ * core does not count in it.
+ */
+async function timeAll(
+  loads: Record<string, () => Promise<Bars | null>>,
+): Promise<Record<string, Timing>> {
+  const out: Record<string, Timing> = {};
+  for (const name of Object.keys(loads)) out[name] = { ms: [], cpu: [], kept: NaN };
+  for (let r = 0; r <= REPS; r++) {
+    for (const [name, fn] of Object.entries(loads)) {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      let b = await fn();
+      const ms = performance.now() - t0;
+      const c = process.cpuUsage(c0);
+      if (r === 0) {
+        if (b) out[name].kept = bytesPerBar(b);
+        checkBars(name, b);
+      } else {
+        out[name].ms.push(ms);
+        out[name].cpu.push((c.user + c.system) / 1000);
+      }
+      b = null;
+    }
   }
-  return { ms, cpu, last };
+  return out;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -55,6 +84,14 @@ try {
   await Deno.writeTextFile(csvPath, writeCsv(bars, { time: "ms" }));
   const isoPath = `${dir}/bars_iso.csv`;
   await Deno.writeTextFile(isoPath, writeCsv(bars));
+  checkBars = (name, b) => {
+    if (
+      b && (b.length !== N || b.close[N - 1] !== bars.close[N - 1] ||
+        b.high[N >> 1] !== bars.high[N >> 1])
+    ) {
+      throw new Error(`benchmark load ${name} returned different bars`);
+    }
+  };
   const cache = new ParquetFileCache(dir);
   await cache.write(key, { bars, coverage: [], fetchedAt: 0 });
   const pqPath = cache.locate(key);
@@ -65,28 +102,24 @@ try {
     }, Parquet ${size(pqPath)}`,
   );
 
-  const csv = await time(() => loadBars(csvPath));
-  const iso = await time(() => loadBars(isoPath));
-  const pqFile = await time(() => loadBars(pqPath));
-  const pqCache = await time(() => cache.read(key));
-  const check = pqCache.last!.bars;
-  if (
-    check.length !== N || check.close[N - 1] !== bars.close[N - 1] ||
-    csv.last.bars.high[N >> 1] !== bars.high[N >> 1]
-  ) {
-    throw new Error("benchmark loads returned different bars");
-  }
   const pl = await loadPolars();
-  let polars: { ms: number[]; cpu: number[] } | null = null;
+  const loads: Record<string, () => Promise<Bars | null>> = {
+    csv: async () => (await loadBars(csvPath)).bars,
+    iso: async () => (await loadBars(isoPath)).bars,
+    pqFile: async () => (await loadBars(pqPath)).bars,
+    pqCache: async () => (await cache.read(key))!.bars,
+  };
   if (pl) {
-    const r = await time(() => {
+    loads.polars = () => {
       const df = pl.readParquet(pqPath);
-      const cols = df.columns.map((c: string) => df.getColumn(c).cast(pl.Float64).toTypedArray());
-      return Promise.resolve(cols.length);
-    });
-    polars = r;
+      for (const c of df.columns) df.getColumn(c).cast(pl.Float64).toTypedArray();
+      return Promise.resolve(null);
+    };
   }
-  const row = (name: string, r: { ms: number[]; cpu: number[] }, extra = "") =>
+  const t = await timeAll(loads);
+  const { csv, iso, pqFile, pqCache } = t;
+  const polars = t.polars ?? null;
+  const row = (name: string, r: Timing, extra = "") =>
     console.log(
       `${name.padEnd(38)} wall median ${median(r.ms).toFixed(1).padStart(7)} ms, min ${
         Math.min(...r.ms).toFixed(1).padStart(7)
@@ -94,13 +127,13 @@ try {
         (N / (median(r.ms) / 1000) / 1e6).toFixed(2).padStart(6)
       } M bars/s; ${extra}`,
     );
-  row("CSV (epoch ms) → loadBars", csv, `${bytesPerBar(csv.last.bars).toFixed(1)} B/bar kept`);
-  row("CSV (ISO dates) → loadBars", iso, `${bytesPerBar(iso.last.bars).toFixed(1)} B/bar kept`);
-  row("Parquet file → loadBars", pqFile, `${bytesPerBar(pqFile.last.bars).toFixed(1)} B/bar kept`);
+  row("CSV (epoch ms) → loadBars", csv, `${csv.kept.toFixed(1)} B/bar kept`);
+  row("CSV (ISO dates) → loadBars", iso, `${iso.kept.toFixed(1)} B/bar kept`);
+  row("Parquet file → loadBars", pqFile, `${pqFile.kept.toFixed(1)} B/bar kept`);
   row(
     "Parquet cache → ParquetFileCache.read",
     pqCache,
-    `${bytesPerBar(check).toFixed(1)} B/bar kept`,
+    `${pqCache.kept.toFixed(1)} B/bar kept`,
   );
   if (polars) row("nodejs-polars read + toTypedArray", polars, "(reference)");
   const ratio = median(csv.ms) / median(pqCache.ms);
