@@ -109,6 +109,8 @@ export function buildResult(p: ResultParts): BacktestResult {
     for (let t = 0; t < n; t++) curve[t] = { time: ts[t], equity: equity[t] };
     return curve;
   });
+  // The raw curve for the sandbox, which ships it as float64 (not enumerable: JSON unchanged).
+  Object.defineProperty(result, EQUITY_VALUES, { value: equity });
   const orders = p.orders;
   lazyProperty(result, "orders", () => orders.records());
   return result;

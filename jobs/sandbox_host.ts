@@ -1,9 +1,11 @@
 /**
  * Main module of the sandbox subprocess (started by `runInSandbox`). It reads one job from
- * stdin, runs it in a permission-less Worker (`sandbox_worker.ts`), enforces the per-call time
- * budget by watching the Worker's shared control slots, and writes nonce-tagged frames to
- * stdout. The process itself runs with `--max-old-space-size` and read access to the sandbox
- * and engine sources only; a heap blow-up kills this process, never the caller's.
+ * stdin (and its bars from the file the job names), runs it in a permission-less Worker
+ * (`sandbox_worker.ts`), enforces the per-call time budget by watching the Worker's shared
+ * control slots, and writes nonce-tagged frames to stdout (a successful result goes to the
+ * job's result file, announced by a frame). The process itself runs with
+ * `--max-old-space-size`, read access to the sandbox and engine sources and the bars file, and
+ * write access to the result file only; a heap blow-up kills this process, never the caller's.
  *
  * @module
  */
@@ -38,13 +40,38 @@ async function readRequest(): Promise<{ req: HostRequest; columns: Float64Array[
   const header = new Uint8Array(headerLen);
   await readExactly(header);
   const req = JSON.parse(new TextDecoder().decode(header)) as HostRequest;
+  // One buffer per column: each is transferred to the Worker on its own.
   const columns: Float64Array[] = [];
-  for (let c = 0; c < 6; c++) {
-    const col = new Float64Array(req.length);
-    await readExactly(new Uint8Array(col.buffer));
-    columns.push(col);
+  const file = Deno.openSync(req.barsPath, { read: true });
+  try {
+    for (let c = 0; c < 6; c++) {
+      const col = new Float64Array(req.length);
+      const bytes = new Uint8Array(col.buffer);
+      let off = 0;
+      while (off < bytes.length) {
+        const n = file.readSync(bytes.subarray(off));
+        if (n === null) throw new Error(`Bars file ended in column ${c}, at byte ${off}`);
+        off += n;
+      }
+      columns.push(col);
+    }
+  } finally {
+    file.close();
   }
   return { req, columns };
+}
+
+/** Writes `parts` to the result file (a file write is one copy; a pipe would be hundreds). */
+function writeResultFile(path: string, parts: Uint8Array[]): void {
+  const file = Deno.openSync(path, { write: true, create: true, truncate: true });
+  try {
+    for (const p of parts) {
+      let off = 0;
+      while (off < p.length) off += file.writeSync(p.subarray(off));
+    }
+  } finally {
+    file.close();
+  }
 }
 
 function hexToBytes(hex: string): Uint8Array {
@@ -106,11 +133,17 @@ worker.onmessage = (e: MessageEvent<WorkerMessage>) => {
     case "result":
       finished = true;
       worker.terminate();
-      writeFrame(FrameType.Result, m.json, [
-        new Uint8Array(m.equityTime.buffer, m.equityTime.byteOffset, m.equityTime.byteLength),
-        new Uint8Array(m.equityValue.buffer, m.equityValue.byteOffset, m.equityValue.byteLength),
-        m.orders,
-      ]);
+      {
+        const binary = [
+          new Uint8Array(m.equityTime.buffer, m.equityTime.byteOffset, m.equityTime.byteLength),
+          new Uint8Array(m.equityValue.buffer, m.equityValue.byteOffset, m.equityValue.byteLength),
+          m.orders,
+        ];
+        writeResultFile(req.resultPath, [...binary, m.json]);
+        let binaryBytes = 0;
+        for (const b of binary) binaryBytes += b.length;
+        writeFrame(FrameType.ResultFile, { jsonBytes: m.json.length, binaryBytes });
+      }
       Deno.exit(0);
       break;
     case "error":
