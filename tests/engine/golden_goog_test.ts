@@ -4,22 +4,10 @@
  * second, plain-loop implementation of the same rules written here from docs/SEMANTICS.md.
  */
 import assert from "node:assert/strict";
-import { barsFromRows } from "../../engine/bars.ts";
 import { runBacktest } from "../../engine/backtest.ts";
 import type { Bars, TradingMode } from "../../engine/types.ts";
 import SmaCross from "../../examples/sma_cross.ts";
-
-const FILE = new URL("../../../shared/data/GOOG.csv", import.meta.url);
-
-/** Parses GOOG.csv (`,Open,High,Low,Close,Volume`, first column YYYY-MM-DD) by hand. */
-function loadGoog(): Bars {
-  const lines = Deno.readTextFileSync(FILE).trim().split(/\r?\n/).slice(1);
-  return barsFromRows(lines.map((line) => {
-    const [d, o, h, l, c, v] = line.split(",");
-    const [y, m, day] = d.split("-").map(Number);
-    return [Date.UTC(y, m - 1, day), +o, +h, +l, +c, +v];
-  }));
-}
+import { loadGoog } from "../_fixtures/goog.ts";
 
 /** Naive SMA at t: the mean of the last `p` closes, NaN before there are `p`. */
 function smaAt(close: Float64Array, t: number, p: number): number {

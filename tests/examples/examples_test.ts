@@ -10,24 +10,7 @@ import EmaCross from "../../examples/ema_cross.ts";
 import { TEMPLATES } from "../../examples/index.ts";
 import RsiThresholds from "../../examples/rsi.ts";
 import SmaCross from "../../examples/sma_cross.ts";
-
-const GOOG = new URL("../../../shared/data/GOOG.csv", import.meta.url);
-
-/** Minimal reader for the pandas-style GOOG.csv (`,Open,High,Low,Close,Volume`). */
-async function loadGoog(): Promise<Bars> {
-  const lines = (await Deno.readTextFile(GOOG)).trim().split("\n").slice(1);
-  const b = allocateBars(lines.length);
-  lines.forEach((line, i) => {
-    const [d, o, h, l, c, v] = line.split(",");
-    b.timestamp[i] = Date.parse(d + "T00:00:00Z");
-    b.open[i] = Number(o);
-    b.high[i] = Number(h);
-    b.low[i] = Number(l);
-    b.close[i] = Number(c);
-    b.volume[i] = Number(v);
-  });
-  return b;
-}
+import { loadGoog } from "../_fixtures/goog.ts";
 
 interface Action {
   t: number;

@@ -6,24 +6,7 @@
  */
 import { allocateBars, validateBars } from "../../engine/bars.ts";
 import type { Bars } from "../../engine/types.ts";
-
-/** The 2,148 daily GOOG bars of ../shared/data/GOOG.csv. */
-export function loadGoog(): Bars {
-  const text = Deno.readTextFileSync(new URL("../../../shared/data/GOOG.csv", import.meta.url));
-  const lines = text.trim().split(/\r?\n/).slice(1);
-  const bars = allocateBars(lines.length);
-  lines.forEach((line, i) => {
-    const [d, o, h, l, c, v] = line.split(",");
-    bars.timestamp[i] = Date.parse(d + "T00:00:00Z");
-    bars.open[i] = Number(o);
-    bars.high[i] = Number(h);
-    bars.low[i] = Number(l);
-    bars.close[i] = Number(c);
-    bars.volume[i] = Number(v);
-  });
-  validateBars(bars);
-  return bars;
-}
+export { loadGoog } from "../_fixtures/goog.ts";
 
 /**
  * `n` daily bars (weekdays only, so annualization is 252) of a seeded random walk with

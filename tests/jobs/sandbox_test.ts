@@ -3,25 +3,9 @@ import { allocateBars, barsFromRows } from "../../engine/bars.ts";
 import { runBacktest } from "../../engine/backtest.ts";
 import type { Bars, TradeRecord } from "../../engine/types.ts";
 import { runInSandbox, SandboxError } from "../../jobs/sandbox.ts";
+import { GOOG_URL as GOOG, loadGoog } from "../_fixtures/goog.ts";
 
-const GOOG = new URL("../../../shared/data/GOOG.csv", import.meta.url);
 const SMA_CROSS = new URL("../../examples/sma_cross.ts", import.meta.url);
-
-/** Minimal reader for the pandas-style GOOG.csv (`,Open,High,Low,Close,Volume`). */
-async function loadGoog(): Promise<Bars> {
-  const lines = (await Deno.readTextFile(GOOG)).trim().split("\n").slice(1);
-  const b = allocateBars(lines.length);
-  lines.forEach((line, i) => {
-    const [d, o, h, l, c, v] = line.split(",");
-    b.timestamp[i] = Date.parse(d + "T00:00:00Z");
-    b.open[i] = Number(o);
-    b.high[i] = Number(h);
-    b.low[i] = Number(l);
-    b.close[i] = Number(c);
-    b.volume[i] = Number(v);
-  });
-  return b;
-}
 
 /** n daily bars of a deterministic zig-zag price. */
 function zigzag(n: number): Bars {
