@@ -201,6 +201,38 @@ function _json(x: number): number | null {
   return Number.isFinite(x) ? x : null;
 }
 
+/** The result `metrics` keys, in the order `computeMetrics` returns them (docs/SEMANTICS.md). */
+export const METRIC_KEYS: readonly string[] = [
+  "totalReturn",
+  "cagr",
+  "annualReturn",
+  "annualVolatility",
+  "sharpeRatio",
+  "sortinoRatio",
+  "calmarRatio",
+  "omegaRatio",
+  "maxDrawdown",
+  "maxDrawdownDuration",
+  "stabilityOfTimeseries",
+  "tailRatio",
+  "valueAtRisk",
+  "conditionalValueAtRisk",
+  "alpha",
+  "beta",
+  "numTrades",
+  "winRate",
+  "profitFactor",
+  "expectancy",
+  "avgWin",
+  "avgLoss",
+  "bestTrade",
+  "worstTrade",
+  "exposure",
+  "feesPaid",
+  "finalEquity",
+  "annualization",
+];
+
 /**
  * The result's `metrics` object: empyrical metrics over the per-bar simple returns of the equity
  * curve, trade statistics and run facts, with the keys of docs/SEMANTICS.md ("Result metrics

@@ -6,38 +6,7 @@
  */
 import { equityRuns, hiddenRuns, selectedRun } from "../ui/app_state.ts";
 import { formatMetric, metricLabel } from "../ui/format_value.ts";
-
-/** Result metric keys in the order docs/SEMANTICS.md lists them. */
-const KEYS = [
-  "totalReturn",
-  "cagr",
-  "annualReturn",
-  "annualVolatility",
-  "sharpeRatio",
-  "sortinoRatio",
-  "calmarRatio",
-  "omegaRatio",
-  "maxDrawdown",
-  "maxDrawdownDuration",
-  "stabilityOfTimeseries",
-  "tailRatio",
-  "valueAtRisk",
-  "conditionalValueAtRisk",
-  "alpha",
-  "beta",
-  "numTrades",
-  "winRate",
-  "profitFactor",
-  "expectancy",
-  "avgWin",
-  "avgLoss",
-  "bestTrade",
-  "worstTrade",
-  "exposure",
-  "feesPaid",
-  "finalEquity",
-  "annualization",
-];
+import { METRIC_KEYS as KEYS } from "../engine/trade_stats.ts";
 
 /** The metrics table. */
 export default function MetricsTable() {

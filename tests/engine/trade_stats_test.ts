@@ -7,6 +7,7 @@ import {
   computeMetrics,
   exposureFromTrades,
   maxDrawdownDuration,
+  METRIC_KEYS,
   totalReturn,
   tradeStats,
 } from "../../engine/trade_stats.ts";
@@ -80,6 +81,7 @@ Deno.test("the metrics keys listed here are the ones docs/SEMANTICS.md names, in
   const quoted = [...paragraph.matchAll(/`([a-zA-Z]+)`/g)].map((m) => m[1]);
   const names = quoted.filter((k) => k !== "metrics" && k !== "null");
   assert.deepEqual(names, SEMANTICS_KEYS);
+  assert.deepEqual(METRIC_KEYS, SEMANTICS_KEYS);
 });
 
 Deno.test("tradeStats() counts closed trades: win rate, profit factor in cash, expectancy", () => {
