@@ -10,6 +10,7 @@
 import type { BacktestResult, Bars, TradeRecord } from "../engine/types.ts";
 import { monthlyReturns } from "./monthly_returns.ts";
 import { decimate, escapeHtml, heatColor, reportPage } from "./report_page.ts";
+import { formatMetric } from "../ui/format_value.ts";
 
 export { renderOptimizationReport } from "./optimization_report.ts";
 export type { OptimizationReportOptions } from "./optimization_report.ts";
@@ -28,26 +29,9 @@ export interface BacktestReportOptions {
   chartJs?: string;
 }
 
-const PERCENT_KEYS = new Set([
-  "totalReturn",
-  "cagr",
-  "annualReturn",
-  "annualVolatility",
-  "maxDrawdown",
-  "valueAtRisk",
-  "conditionalValueAtRisk",
-  "alpha",
-  "winRate",
-  "exposure",
-  "bestTrade",
-  "worstTrade",
-]);
-
-/** A metric value as the report shows it. */
-export function formatMetric(key: string, v: number | null | undefined): string {
-  if (v === null || v === undefined || Number.isNaN(v)) return "—";
-  if (!Number.isFinite(v)) return v > 0 ? "∞" : "−∞";
-  if (PERCENT_KEYS.has(key)) return `${(v * 100).toFixed(2)} %`;
+/** A price, quantity or other plain number as the report shows it. */
+function formatNumber(v: number): string {
+  if (!Number.isFinite(v)) return Number.isNaN(v) ? "—" : v > 0 ? "∞" : "−∞";
   if (Number.isInteger(v)) return v.toLocaleString("en-US");
   return Math.abs(v) >= 1000 ? v.toFixed(2) : v.toPrecision(4);
 }
@@ -107,10 +91,10 @@ function tradeTable(trades: TradeRecord[], max: number, intraday: boolean): stri
   const shown = trades.slice(0, max);
   const rows = shown.map((t, i) =>
     `<tr><td>${i + 1}</td><td>${t.side}</td><td>${fmtTime(t.entryTime, intraday)}</td><td>${
-      formatMetric("", t.entryPrice)
+      formatNumber(t.entryPrice)
     }</td><td>${fmtTime(t.exitTime, intraday)}</td><td>${
-      t.exitPrice === null ? "" : formatMetric("", t.exitPrice)
-    }</td><td>${formatMetric("", t.quantity)}</td><td class="${t.pnl >= 0 ? "pos" : "neg"}">${
+      t.exitPrice === null ? "" : formatNumber(t.exitPrice)
+    }</td><td>${formatNumber(t.quantity)}</td><td class="${t.pnl >= 0 ? "pos" : "neg"}">${
       t.pnl.toFixed(2)
     }</td><td>${(t.returnPct * 100).toFixed(2)} %</td><td>${t.fees.toFixed(2)}</td><td>${
       escapeHtml(t.exitReason ?? "")

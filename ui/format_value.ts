@@ -13,6 +13,7 @@ const PERCENT_KEYS = new Set([
   "maxDrawdown",
   "valueAtRisk",
   "conditionalValueAtRisk",
+  "alpha",
   "winRate",
   "exposure",
   "returnPct",
