@@ -5,6 +5,14 @@
  * `deno task start` (port from `PORT` or `--port`, default 8080). Options and limits:
  * routes/server_options.ts.
  *
+ * `deno task start:deploy` runs it with Deno Deploy-like permissions (no subprocesses, no FFI,
+ * writes only under data/deploy/) and `WAGYU_PROFILE=deploy`, which puts the KV file there
+ * ({@link DEPLOY_KV_PATH}) and skips the UI bundle build (it must be prebuilt:
+ * `deno task bundle`). See docs/RELIABILITY.md.
+ *
+ * `WAGYU_DEBUG_GC=1` with `--v8-flags=--expose-gc` adds `POST /api/debug/gc` (a full GC, then
+ * the memory figures), used by the load benchmark's leak check; it is never in the API docs.
+ *
  * @module
  */
 import { Hono } from "hono";
@@ -12,6 +20,7 @@ import { JobQueue } from "./jobs/job_queue.ts";
 import { JobStore } from "./jobs/job_store.ts";
 import { ServerStats } from "./jobs/server_stats.ts";
 import { WsHub } from "./jobs/ws_hub.ts";
+import { closeSandboxPool, warmSandboxPool } from "./jobs/sandbox.ts";
 import { ApiError, errorResponse, logInternalError } from "./routes/api_error.ts";
 import { apiRoutes } from "./routes/api.ts";
 import type { AppServices } from "./routes/app_services.ts";
@@ -28,6 +37,57 @@ import { openCache } from "./market/parquet_cache.ts";
 import { createMemoryCache } from "./market/ccxt_loader.ts";
 
 export type { AppType } from "./routes/api.ts";
+
+/** The KV file of the `deploy` profile: the only place that profile may write. */
+export const DEPLOY_KV_PATH = "data/deploy/wagyu.kv";
+
+/** The run profiles `WAGYU_PROFILE` accepts ("" / unset = local, everything allowed). */
+export type ServerProfile = "local" | "deploy";
+
+/** Reads `WAGYU_PROFILE`; throws `RangeError` naming it on an unknown value. */
+export function serverProfile(env: Record<string, string | undefined>): ServerProfile {
+  const raw = env.WAGYU_PROFILE ?? "";
+  if (raw === "" || raw === "local") return "local";
+  if (raw === "deploy") return "deploy";
+  throw new RangeError(`Invalid WAGYU_PROFILE: expected deploy or local, got ${raw}`);
+}
+
+/** The profile's defaults under the explicit input (explicit input and env still win). */
+function withProfile(
+  input: ServerOptionsInput,
+  env: Record<string, string | undefined>,
+): ServerOptionsInput {
+  if (serverProfile(env) !== "deploy") return input;
+  // KV is the deploy profile's only writable storage: its file lives in the one folder the
+  // task grants writes to (Deploy itself ignores the path and gives the project's KV).
+  return env.WAGYU_KV_PATH ? input : { kvPath: DEPLOY_KV_PATH, ...input };
+}
+
+/** `POST /api/debug/gc`: a full GC (needs `--v8-flags=--expose-gc`), then memory figures. */
+function debugGcRoute(app: Hono): void {
+  app.post("/api/debug/gc", (c) => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (typeof gc !== "function") {
+      const err = new ApiError(
+        409,
+        "gc_unavailable",
+        "Start the server with --v8-flags=--expose-gc",
+        null,
+      );
+      return c.json(err.toBody(), 409);
+    }
+    // Two passes: the first can only queue finalizers/weak callbacks the second then frees.
+    gc();
+    gc();
+    const m = Deno.memoryUsage();
+    return c.json({
+      rss: m.rss,
+      heap_used: m.heapUsed,
+      heap_total: m.heapTotal,
+      external: m.external,
+    });
+  });
+}
 
 /** A built app with its services; `close()` releases the KV store and the queue. */
 export interface WagyuApp {
@@ -48,7 +108,7 @@ export async function createApp(
   input: ServerOptionsInput = {},
   env: Record<string, string | undefined> = {},
 ): Promise<WagyuApp> {
-  const options = resolveServerOptions(input, env);
+  const options = resolveServerOptions(withProfile(input, env), env);
   const store = await JobStore.open(options.kvPath);
   const stats = new ServerStats();
   // The hub and the queue refer to each other (snapshots come from the queue's memory).
@@ -102,6 +162,7 @@ export async function createApp(
     if (c.req.path === "/api/datasets") return await next();
     return await jsonLimit(c, next);
   });
+  if (env.WAGYU_DEBUG_GC === "1") debugGcRoute(app);
   app.route("/", apiRoutes(services));
   app.route("/", uiRoutes);
   app.notFound((c) => {
@@ -168,17 +229,22 @@ function portFromArgs(args: string[]): number | undefined {
 }
 
 if (import.meta.main) {
-  void prepareUi(); // builds the UI bundle now when missing or stale
+  // Builds the UI bundle now when missing or stale; the deploy profile cannot (no subprocess,
+  // no writes to static/build) and serves the prebuilt one.
+  if (serverProfile(Deno.env.toObject()) !== "deploy") void prepareUi();
   const running = await startServer({ port: portFromArgs(Deno.args) }, Deno.env.toObject());
+  warmSandboxPool(); // the first strategy run skips a sandbox process start
   const { recovered, options } = running.wagyu;
   console.log(
     `WagYu listening on ${running.url} (KV ${options.kvPath}, ${options.workers} workers` +
+      (serverProfile(Deno.env.toObject()) === "deploy" ? ", deploy profile" : "") +
       (recovered.requeued.length ? `, ${recovered.requeued.length} jobs re-queued` : "") +
       (recovered.failed.length ? `, ${recovered.failed.length} jobs failed by restart` : "") +
       ")",
   );
   const stop = async () => {
     await running.shutdown();
+    await closeSandboxPool();
     Deno.exit(0);
   };
   Deno.addSignalListener("SIGINT", stop);

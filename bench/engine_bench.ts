@@ -9,7 +9,8 @@
  * - time to first result for a 1M-bar CSV: load + run, in process and through the CLI.
  *
  * Wall times are the best of several runs after a warm-up (this machine is shared, so the
- * median is printed too). `deno task bench engine`.
+ * median is printed too). `deno task bench engine`; `deno run -A bench/engine_bench.ts --no-io`
+ * skips the CSV and CLI part.
  *
  * @module
  */
@@ -157,10 +158,13 @@ interface Timing {
   median: number;
   /** Best CPU time of this process (user + system, all threads incl. GC), ms. */
   cpu: number;
+  /** Minor page faults per run (on these VMs a fresh page costs ~20–50 µs: 8 MB ≈ 40+ ms). */
+  faults: number;
 }
 
 function time(runs: number, f: () => void): Timing {
   const ms: number[] = [], cpu: number[] = [];
+  const f0 = process.resourceUsage().minorPageFault;
   for (let i = 0; i < runs; i++) {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
@@ -169,20 +173,18 @@ function time(runs: number, f: () => void): Timing {
     const c = process.cpuUsage(c0);
     cpu.push((c.user + c.system) / 1000);
   }
+  const faults = (process.resourceUsage().minorPageFault - f0) / runs;
   ms.sort((a, b) => a - b);
   cpu.sort((a, b) => a - b);
-  return { best: ms[0], median: ms[Math.floor(ms.length / 2)], cpu: cpu[0] };
+  return { best: ms[0], median: ms[Math.floor(ms.length / 2)], cpu: cpu[0], faults };
 }
 
-const rate = (ms: number) => `${(N / ms / 1000).toFixed(1)} M bars/s`;
-const fmt = (t: Timing) =>
-  `${t.best.toFixed(1)} ms best, ${t.median.toFixed(1)} ms median, ${t.cpu.toFixed(0)} ms CPU`;
+const mbars = (ms: number, bars = N) => (bars / ms / 1000).toFixed(1);
+const load = () => Deno.loadavg().map((x) => x.toFixed(2)).join(" ");
 
 console.log(
   `Generating ${N.toLocaleString("en-US")} bars (seed 42)… ` +
-    `(load average ${
-      Deno.loadavg().map((x) => x.toFixed(2)).join(" ")
-    }, ${navigator.hardwareConcurrency} cores)`,
+    `(load average ${load()}, ${navigator.hardwareConcurrency} cores)`,
 );
 const bars = generate(N);
 const loadedBytes = [bars.timestamp, bars.open, bars.high, bars.low, bars.close, bars.volume]
@@ -206,15 +208,17 @@ const leanFinal = lean.metrics.finalEquity!;
 const same = Math.abs(leanFinal - refFinal) <= 1e-9 * Math.abs(refFinal) &&
   lean.trades.length === ref.trades;
 
-const RUNS = 7;
+const RUNS = 9;
 const tPlain = time(RUNS, () => plainLoop(bars, FAST, SLOW));
-const tLean = time(RUNS, () => runBacktest(bars, LeanSmaCross, cfg));
+const tExample = time(RUNS, () => runBacktest(bars, SmaCross, { ...cfg, metrics: false }));
 const tLeanNoMetrics = time(
   RUNS,
   () => runBacktest(bars, LeanSmaCross, { ...cfg, metrics: false }),
 );
 const tLeanBar = time(RUNS, () => runBacktest(bars, LeanBarSmaCross, { ...cfg, metrics: false }));
-const tExample = time(RUNS, () => runBacktest(bars, SmaCross, { ...cfg, metrics: false }));
+const tLean = time(RUNS, () => runBacktest(bars, LeanSmaCross, cfg));
+const tExampleFull = time(RUNS, () => runBacktest(bars, SmaCross, cfg));
+const loadAfter = load();
 
 // Working memory of one run: the visible columns the strategy reads (here close: 8 B/bar) +
 // the equity curve (8 B/bar) + orders and trades.
@@ -223,21 +227,30 @@ const held = runBacktest(bars, LeanSmaCross, { ...cfg, metrics: false });
 const mem1 = Deno.memoryUsage();
 const workBytes = (mem1.external + mem1.heapUsed) - (mem0.external + mem0.heapUsed);
 
-const row = (label: string, t: Timing) =>
-  console.log(`  ${label.padEnd(52)} ${rate(t.best).padStart(15)}  (${fmt(t)})`);
-console.log(`\nSMA cross ${FAST}/${SLOW}, taker fee ${FEE}, ${lean.trades.length} trades`);
-row("engine, lean strategy via data.close, full result", tLean);
-row("engine, lean strategy via data.close, no metrics", tLeanNoMetrics);
-row("engine, lean strategy via data.bar, no metrics", tLeanBar);
-row("engine, examples/sma_cross.ts (ctx.ta), no metrics", tExample);
-row("hand-written typed-array loop", tPlain);
+const HEAD = `  ${"".padEnd(58)} ${"best".padStart(13)} ${"median".padStart(13)} ${
+  "×plain".padStart(7)
+}`;
+const row = (label: string, t: Timing, plain = tPlain, n = N) =>
+  console.log(
+    `  ${label.padEnd(58)} ${(mbars(t.best, n) + " M/s").padStart(13)} ${
+      (mbars(t.median, n) + " M/s").padStart(13)
+    } ${((t.best / plain.best).toFixed(1) + "×").padStart(7)}   ` +
+      `(${t.best.toFixed(1)} / ${t.median.toFixed(1)} ms, ${t.cpu.toFixed(0)} ms CPU, ` +
+      `${t.faults.toFixed(0)} page faults/run)`,
+  );
 console.log(
-  `  ratio engine / plain loop (best wall): data.close full ${
-    (tLean.best / tPlain.best).toFixed(1)
-  }×, data.close ${(tLeanNoMetrics.best / tPlain.best).toFixed(1)}×, data.bar ${
-    (tLeanBar.best / tPlain.best).toFixed(1)
-  }×, ctx.ta ${(tExample.best / tPlain.best).toFixed(1)}×`,
+  `\nSMA cross ${FAST}/${SLOW} on ${N.toLocaleString("en-US")} bars, taker fee ${FEE}, ` +
+    `${lean.trades.length} trades; bars per second (best and median of ${RUNS} runs) and ` +
+    `ratio to the plain loop (best wall). Targets: ≥ 20 M bars/s, ≤ 10× the plain loop. ` +
+    `Load average ${loadAfter} after timing.`,
 );
+console.log(HEAD);
+row("HEADLINE engine, examples/sma_cross.ts (ctx.ta), no metrics", tExample);
+row("HEADLINE engine, lean strategy via data.close, no metrics", tLeanNoMetrics);
+row("engine, lean strategy via data.bar, no metrics", tLeanBar);
+row("engine, lean strategy via data.close, full result+metrics", tLean);
+row("engine, examples/sma_cross.ts (ctx.ta), full result+metrics", tExampleFull);
+row("hand-written typed-array loop (the floor)", tPlain);
 console.log(
   `  same final equity and trades as the plain loop: ${same} ` +
     `(${leanFinal.toFixed(6)} vs ${refFinal.toFixed(6)}; example strategy: ${
@@ -251,69 +264,115 @@ console.log(
   const r = runBacktest(bars, LeanBarSmaCross, slowCfg);
   const p = plainLoop(bars, 50, 200);
   const tE = time(RUNS, () => runBacktest(bars, LeanBarSmaCross, slowCfg));
+  const tC = time(RUNS, () => runBacktest(bars, LeanSmaCross, slowCfg));
   const tP = time(RUNS, () => plainLoop(bars, 50, 200));
   console.log(`\nSMA cross 50/200, ${r.trades.length} trades (plain loop: ${p.trades})`);
-  row("engine, lean strategy via data.bar, no metrics", tE);
-  row("hand-written typed-array loop", tP);
-  console.log(`  ratio engine / plain loop (best wall) ${(tE.best / tP.best).toFixed(1)}×`);
+  console.log(HEAD);
+  row("engine, lean strategy via data.bar, no metrics", tE, tP);
+  row("engine, lean strategy via data.close, no metrics", tC, tP);
+  row("hand-written typed-array loop", tP, tP);
+}
+// Fixed cost per run, as an optimizer sweep pays it: many runs over the same bars.
+{
+  const M = 200_000, RUNS_SWEEP = 50;
+  const b = bars.length === M ? bars : {
+    length: M,
+    timestamp: bars.timestamp.subarray(0, M),
+    open: bars.open.subarray(0, M),
+    high: bars.high.subarray(0, M),
+    low: bars.low.subarray(0, M),
+    close: bars.close.subarray(0, M),
+    volume: bars.volume.subarray(0, M),
+  };
+  const sweep = (opts: Record<string, unknown>) => () => {
+    for (let i = 0; i < RUNS_SWEEP; i++) {
+      runBacktest(b, LeanSmaCross, { ...cfg, params: { fast: 5 + i % 10, slow: 30 }, ...opts });
+    }
+  };
+  const tS = time(3, sweep({ metrics: false }));
+  const tSv = time(3, sweep({ metrics: false, validate: false }));
+  const tSe = time(
+    3,
+    sweep({ metrics: false, validate: false, equityBuffer: new Float64Array(M) }),
+  );
+  const tSm = time(3, sweep({}));
+  const per = (t: Timing) =>
+    `${(t.best / RUNS_SWEEP).toFixed(2)} ms/run (${mbars(t.best / RUNS_SWEEP, M)} M bars/s), ${
+      (t.faults / RUNS_SWEEP).toFixed(0)
+    } page faults/run`;
+  console.log(
+    `\nSweep: ${RUNS_SWEEP} runs of runBacktest on the same ${M.toLocaleString("en-US")} bars`,
+  );
+  console.log(`  data.close, no metrics:                     ${per(tS)}`);
+  console.log(`  data.close, no metrics, validate: false:    ${per(tSv)}`);
+  console.log(`  data.close, no metrics, + equityBuffer:      ${per(tSe)}`);
+  console.log(`  data.close, full result with metrics:       ${per(tSm)}`);
 }
 console.log(`  loaded data: ${(loadedBytes / N).toFixed(1)} bytes/bar (6 Float64Array columns)`);
 console.log(
-  `  engine working memory of one run: ${(workBytes / N).toFixed(1)} bytes/bar ` +
-    `(heap+external growth, result held; close column + equity = 16, plus orders/trades)`,
+  `  engine working memory of one run: ${
+    workBytes > 0 ? (workBytes / N).toFixed(1) : "n/a (a GC ran during the run)"
+  } bytes/bar ` +
+    `(heap+external growth, result held; equity = 8, plus orders/trades; the strategy's ` +
+    `columns are reused from a pool)`,
 );
 void held;
 
-// Time to first result: a 1M-bar CSV loaded and run.
-const dir = await Deno.makeTempDir();
-const csv = `${dir}/bench_1m.csv`;
-{
-  const lines = ["timestamp,open,high,low,close,volume"];
-  for (let i = 0; i < N; i++) {
-    lines.push(
-      `${bars.timestamp[i]},${bars.open[i]},${bars.high[i]},${bars.low[i]},${bars.close[i]},${
-        bars.volume[i]
-      }`,
+// Time to first result: a 1M-bar CSV loaded and run (`--no-io` skips it).
+if (!Deno.args.includes("--no-io")) {
+  // Time to first result: a 1M-bar CSV loaded and run.
+  const dir = await Deno.makeTempDir();
+  const csv = `${dir}/bench_1m.csv`;
+  {
+    const lines = ["timestamp,open,high,low,close,volume"];
+    for (let i = 0; i < N; i++) {
+      lines.push(
+        `${bars.timestamp[i]},${bars.open[i]},${bars.high[i]},${bars.low[i]},${bars.close[i]},${
+          bars.volume[i]
+        }`,
+      );
+    }
+    await Deno.writeTextFile(csv, lines.join("\n") + "\n");
+  }
+  const sizeMb = (await Deno.stat(csv)).size / 1e6;
+  const t0 = performance.now();
+  const loaded = await loadBars(csv);
+  const t1 = performance.now();
+  const first = runBacktest(loaded.bars, SmaCross, cfg);
+  const t2 = performance.now();
+  console.log(
+    `\nTime to first result, 1M-bar CSV (${sizeMb.toFixed(1)} MB), in process: ` +
+      `${(t2 - t0).toFixed(0)} ms (load ${(t1 - t0).toFixed(0)} ms + run ${
+        (t2 - t1).toFixed(0)
+      } ms, ` +
+      `finalEquity ${first.metrics.finalEquity!.toFixed(2)})`,
+  );
+  const root = new URL("../", import.meta.url);
+  for (const mode of ["--trusted", null]) {
+    const c0 = performance.now();
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("cli/backtest.ts", root).pathname,
+        csv,
+        new URL("examples/sma_cross.ts", root).pathname,
+        "--fee-taker",
+        String(FEE),
+        ...(mode === null ? [] : [mode]),
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const c1 = performance.now();
+    console.log(
+      `Time to first result through the CLI (${mode ?? "sandbox"}): ${(c1 - c0).toFixed(0)} ms ` +
+        `wall, exit ${out.code}${
+          out.code === 0
+            ? ""
+            : ": " + new TextDecoder().decode(out.stderr).trim().split("\n").at(-1)
+        }`,
     );
   }
-  await Deno.writeTextFile(csv, lines.join("\n") + "\n");
+  await Deno.remove(dir, { recursive: true });
 }
-const sizeMb = (await Deno.stat(csv)).size / 1e6;
-const t0 = performance.now();
-const loaded = await loadBars(csv);
-const t1 = performance.now();
-const first = runBacktest(loaded.bars, SmaCross, cfg);
-const t2 = performance.now();
-console.log(
-  `\nTime to first result, 1M-bar CSV (${sizeMb.toFixed(1)} MB), in process: ` +
-    `${(t2 - t0).toFixed(0)} ms (load ${(t1 - t0).toFixed(0)} ms + run ${
-      (t2 - t1).toFixed(0)
-    } ms, ` +
-    `finalEquity ${first.metrics.finalEquity!.toFixed(2)})`,
-);
-const root = new URL("../", import.meta.url);
-for (const mode of ["--trusted", null]) {
-  const c0 = performance.now();
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("cli/backtest.ts", root).pathname,
-      csv,
-      new URL("examples/sma_cross.ts", root).pathname,
-      "--fee-taker",
-      String(FEE),
-      ...(mode === null ? [] : [mode]),
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const c1 = performance.now();
-  console.log(
-    `Time to first result through the CLI (${mode ?? "sandbox"}): ${(c1 - c0).toFixed(0)} ms ` +
-      `wall, exit ${out.code}${
-        out.code === 0 ? "" : ": " + new TextDecoder().decode(out.stderr).trim().split("\n").at(-1)
-      }`,
-  );
-}
-await Deno.remove(dir, { recursive: true });

@@ -16,6 +16,7 @@ import {
   rollSharpeRatio,
   simpleReturns,
   tailRatio,
+  tailRiskStats,
   valueAtRisk,
 } from "../engine/metrics.ts";
 
@@ -72,6 +73,17 @@ const tMetrics = best(
   5,
   () => computeMetrics(equity, [], { annualization: 252, benchmark: bench }),
 );
+// A strategy's curve: flat (return exactly 0) on half the bars, in runs of 20, like the SMA
+// cross of bench/engine_bench.ts; many equal values are the hard case for selection.
+const flatEquity = new Float64Array(N);
+flatEquity[0] = 10_000;
+for (let i = 1; i < N; i++) {
+  flatEquity[i] = flatEquity[i - 1] * (Math.floor(i / 20) % 2 === 0 ? 1 : 1 + (rnd() - 0.5) * 0.02);
+}
+const tMetricsFlat = best(
+  5,
+  () => computeMetrics(flatEquity, [], { annualization: 252, benchmark: bench }),
+);
 const tPlain = best(5, () => plainLoop(equity));
 const r = simpleReturns(equity);
 const tSelect = best(5, () => {
@@ -79,15 +91,24 @@ const tSelect = best(5, () => {
   conditionalValueAtRisk(r);
   tailRatio(r);
 });
+const tTail = best(5, () => tailRiskStats(r));
+const rFlat = simpleReturns(flatEquity);
+const tTailFlat = best(5, () => tailRiskStats(rFlat));
 const tSort = best(5, () => r.slice().sort());
 const tInfer = best(5, () => inferAnnualization(timestamps));
 const r100k = r.subarray(0, 100_000);
 const tRoll = best(3, () => rollSharpeRatio(r100k, { window: 252 }));
 
+console.log(
+  `load average ${Deno.loadavg().map((x) => x.toFixed(2)).join(" ")} (CPU ms, best of 5)`,
+);
 console.log(`computeMetrics, 1M bars (all 28 keys, alpha/beta): ${tMetrics.toFixed(1)} ms`);
+console.log(`computeMetrics, 1M bars, flat half the time:       ${tMetricsFlat.toFixed(1)} ms`);
 console.log(`plain loop, 1M bars (Sharpe + max drawdown only):  ${tPlain.toFixed(1)} ms`);
 console.log(`  ratio computeMetrics / plain loop: ${(tMetrics / tPlain).toFixed(1)}×`);
 console.log(`VaR + CVaR + tail ratio by selection, 1M: ${tSelect.toFixed(1)} ms`);
+console.log(`tailRiskStats (the three at once), 1M:     ${tTail.toFixed(1)} ms`);
+console.log(`tailRiskStats, 1M, flat half the time:    ${tTailFlat.toFixed(1)} ms`);
 console.log(`one full sort of 1M returns:              ${tSort.toFixed(1)} ms`);
 console.log(`inferAnnualization, 1M timestamps: ${tInfer.toFixed(1)} ms`);
 console.log(`rollSharpeRatio, 100k returns, window 252: ${tRoll.toFixed(1)} ms`);

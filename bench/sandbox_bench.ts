@@ -1,19 +1,32 @@
 /**
  * Sandbox overhead for the SMA cross example: sandboxed time minus in-process time, split into
- * a fixed start-up cost (measured on a 10-bar series: process spawn, Worker, engine load,
- * hardening) and a per-bar ratio on 1M bars:
+ * a fixed start-up cost (measured on a 10-bar series) and a per-bar ratio on N bars (1M):
  *
- *   perBarOverhead = (sandboxed(1M) − startup − inProcess(1M)) / inProcess(1M)
+ *   perBarOverhead = (sandboxed(N) − startup − inProcess(N)) / inProcess(N)
  *
- * Target: under 10 % per bar. Each figure is the median of several alternating runs, so the
- * two sides see the same machine load. `deno task bench sandbox` runs only this file.
+ * Reported for the three ways a job can start: a cold sandbox process (pool size 0: a fresh
+ * `deno run` per job, what every job paid before the pool), the warm pool (the default: a
+ * process already running, with a prepared Worker), and worker mode (the Deno Deploy
+ * profile: a Worker in this process). Also the job latency of a tiny strategy, to its first
+ * progress report and to its result.
+ *
+ * Each figure is the median of several alternating runs, so both sides see the same machine
+ * load; CPU times count this process and its sandbox processes (user + system), which is
+ * steadier than wall time on a busy machine. `deno task bench sandbox` runs only this file;
+ * `deno run -A bench/sandbox_bench.ts [N] [RUNS]`.
  *
  * @module
  */
 import { runBacktest } from "../engine/backtest.ts";
 import type { BacktestResult } from "../engine/types.ts";
 import { transpileStrategy } from "../jobs/compile.ts";
-import { runInSandbox } from "../jobs/sandbox.ts";
+import {
+  closeSandboxPool,
+  configureSandboxPool,
+  runInSandbox,
+  type SandboxMode,
+  warmSandboxPool,
+} from "../jobs/sandbox.ts";
 import { generateBars } from "../market/sample_data.ts";
 
 const N = Number(Deno.args[0] ?? 1_000_000);
@@ -22,64 +35,97 @@ const file = new URL("../examples/sma_cross.ts", import.meta.url);
 const code = await Deno.readTextFile(file);
 const { default: SmaCross } = await import(file.href);
 const params = { fast: 10, slow: 30 };
+const LIMITS = { timeoutMs: 600_000 };
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/**
- * CPU milliseconds used by this process and its reaped children (user + system), from
- * /proc/self/stat: on a busy machine this is steadier than wall-clock time, and it counts the
- * sandbox subprocess (reaped before runInSandbox returns).
- */
-function cpuMs(): number {
-  const stat = Deno.readTextFileSync("/proc/self/stat");
+/** user + system CPU ms of a /proc stat line, with its reaped children's when asked. */
+function statCpuMs(stat: string, children: boolean): number {
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   // Fields 14-17 of stat(5) (utime, stime, cutime, cstime) are 11-14 after the ")".
-  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 10;
+  let ticks = Number(f[11]) + Number(f[12]);
+  if (children) ticks += Number(f[13]) + Number(f[14]);
+  return ticks * 10;
 }
 
-async function time<T>(f: () => T | Promise<T>): Promise<[number, number, T]> {
+/**
+ * CPU milliseconds used by this process, its reaped children, and its live children (the
+ * pooled sandbox processes, which outlive a job).
+ */
+function cpuMs(): number {
+  let ms = statCpuMs(Deno.readTextFileSync("/proc/self/stat"), true);
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === Deno.pid) ms += statCpuMs(stat, true);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return ms;
+}
+
+interface Sample {
+  wall: number;
+  cpu: number;
+  firstProgress: number;
+}
+
+async function time(f: (onFirst: () => void) => unknown): Promise<[Sample, unknown]> {
   const c0 = cpuMs();
   const t0 = performance.now();
-  const r = await f();
-  return [performance.now() - t0, cpuMs() - c0, r];
+  let first = NaN;
+  const r = await f(() => {
+    if (Number.isNaN(first)) first = performance.now() - t0;
+  });
+  return [{ wall: performance.now() - t0, cpu: cpuMs() - c0, firstProgress: first }, r];
+}
+
+type Side = "inProc" | "cold" | "warm" | "worker";
+const SIDES: Side[] = ["inProc", "cold", "warm", "worker"];
+
+function runSide(side: Side, bars: ReturnType<typeof generateBars>) {
+  return (onFirst: () => void) => {
+    if (side === "inProc") return runBacktest(bars, SmaCross, { params, onProgress: onFirst });
+    const mode: SandboxMode = side === "worker" ? "worker" : "process";
+    configureSandboxPool({ size: side === "cold" ? 0 : 2 });
+    return runInSandbox({ code, bars, params }, { limits: LIMITS, mode, onProgress: onFirst });
+  };
 }
 
 async function measure(n: number, runs: number) {
   const bars = generateBars(n, { seed: 7, intervalMs: 60_000 });
-  const inProc: number[] = [], inProcCpu: number[] = [];
-  const sandboxed: number[] = [], sandboxedCpu: number[] = [];
-  let a: BacktestResult | null = null, b: BacktestResult | null = null;
+  const samples = Object.fromEntries(SIDES.map((s) => [s, [] as Sample[]])) as Record<
+    Side,
+    Sample[]
+  >;
+  let ref = "";
   for (let i = 0; i < runs; i++) {
-    const [ti, ci, ri] = await time(() => runBacktest(bars, SmaCross, { params }));
-    const [ts, cs, rs] = await time(() =>
-      runInSandbox({ code, bars, params }, { limits: { timeoutMs: 600_000 } })
-    );
-    inProc.push(ti);
-    inProcCpu.push(ci);
-    sandboxed.push(ts);
-    sandboxedCpu.push(cs);
-    a = ri;
-    b = rs;
+    for (const side of SIDES) {
+      if (side === "warm") {
+        // Let the pool start its spare process (and the process its spare Worker).
+        configureSandboxPool({ size: 2 });
+        warmSandboxPool();
+        await new Promise((r) => setTimeout(r, 1500));
+      }
+      const [s, r] = await time(runSide(side, bars));
+      samples[side].push(s);
+      // Same answer every way (JSON: what the API serves).
+      const json = JSON.stringify(r as BacktestResult);
+      if (side === "inProc") ref = json;
+      else if (json !== ref) throw new Error(`${side} result differs at n=${n}`);
+    }
   }
-  // Same answer both ways (JSON: what the API serves).
-  if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error(`Results differ at n=${n}`);
-  return {
-    inProc: median(inProc),
-    sandboxed: median(sandboxed),
-    inProcCpu: median(inProcCpu),
-    sandboxedCpu: median(sandboxedCpu),
-    trades: a!.trades.length,
-  };
+  const med = (side: Side, k: keyof Sample) => median(samples[side].map((s) => s[k]));
+  return { med, trades: JSON.parse(ref).trades.length as number };
 }
-
-// Warm-up: loads the TypeScript compiler and fills Deno's transpile cache for the engine.
-await transpileStrategy(code);
-await measure(10, 1);
 
 /**
  * The in-process run timed in a brand-new isolate (a Worker that runs it once): the sandbox
- * always runs in a fresh isolate, and V8's first run of the engine in an isolate (JIT
- * compilation, heap growth) costs far more than a warm repeat, so this separates the cost of
+ * always runs a job in a fresh isolate, and V8's first run of the engine in an isolate (JIT
+ * compilation, heap growth) costs more than a warm repeat; this separates the cost of
  * isolation from the cost of a cold start.
  */
 async function coldInProcess(n: number): Promise<number> {
@@ -106,51 +152,72 @@ async function coldInProcess(n: number): Promise<number> {
   }
 }
 
+/** In-process time to a fully materialized result (orders built: the sandbox must ship them). */
+function inProcessFull(n: number, runs: number): number {
+  const bars = generateBars(n, { seed: 7, intervalMs: 60_000 });
+  const xs: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    const r = runBacktest(bars, SmaCross, { params });
+    void r.orders.length;
+    xs.push(performance.now() - t0);
+  }
+  return median(xs);
+}
+
+// Warm-up: loads the TypeScript compiler and fills Deno's transpile cache for the engine.
+await transpileStrategy(code);
+await measure(10, 1);
+
 const load0 = Deno.loadavg()[0];
 const tiny = await measure(10, RUNS * 2);
 const big = await measure(N, RUNS);
 const colds: number[] = [];
 for (let i = 0; i < RUNS; i++) colds.push(await coldInProcess(N));
 const cold = median(colds);
+const full = inProcessFull(N, RUNS);
 const load1 = Deno.loadavg()[0];
+await closeSandboxPool();
 
-function report(label: string, unit: "wall" | "cpu") {
-  const k = unit === "wall" ? "" : "Cpu";
-  const get = (m: typeof tiny, side: "inProc" | "sandboxed") =>
-    m[(side + k) as "inProc" | "inProcCpu" | "sandboxed" | "sandboxedCpu"];
-  const startup = get(tiny, "sandboxed") - get(tiny, "inProc");
-  const perBar = (get(big, "sandboxed") - startup - get(big, "inProc")) / get(big, "inProc");
-  console.log(`${label}:`);
-  console.log(
-    `  10 bars: in-process ${get(tiny, "inProc").toFixed(1)} ms, sandboxed ${
-      get(tiny, "sandboxed").toFixed(1)
-    } ms → fixed start-up cost ${startup.toFixed(1)} ms`,
-  );
-  console.log(
-    `  ${N} bars (${big.trades} trades): in-process ${get(big, "inProc").toFixed(1)} ms (${
-      (get(big, "inProc") / N * 1e6).toFixed(0)
-    } ns/bar), sandboxed ${get(big, "sandboxed").toFixed(1)} ms`,
-  );
-  console.log(
-    `  per-bar overhead = (sandboxed − start-up − in-process) / in-process = ${
-      (perBar * 100).toFixed(1)
-    } % (target < 10 %)`,
-  );
-}
-
+const f1 = (x: number) => x.toFixed(1);
 console.log(
   `SMA cross (fast=${params.fast}, slow=${params.slow}), medians of ${RUNS} alternating runs ` +
     `(load average ${load0.toFixed(1)} → ${
       load1.toFixed(1)
     } on ${navigator.hardwareConcurrency} CPUs)`,
 );
-report("Wall clock", "wall");
-{
-  const startup = tiny.sandboxed - tiny.inProc;
+console.log(
+  `Job latency, 10 bars (wall ms: to first progress / to result; CPU ms):\n` +
+    SIDES.map((s) =>
+      `  ${s.padEnd(7)} ${f1(tiny.med(s, "firstProgress"))} / ${f1(tiny.med(s, "wall"))} ms, cpu ${
+        f1(tiny.med(s, "cpu"))
+      } ms`
+    ).join("\n"),
+);
+for (const unit of ["wall", "cpu"] as const) {
+  const inProc = big.med("inProc", unit);
   console.log(
-    `  against a cold in-process run (first run in a fresh isolate: ${cold.toFixed(1)} ms): ${
-      ((big.sandboxed - startup - cold) / cold * 100).toFixed(1)
-    } % per bar`,
+    `${N} bars (${big.trades} trades), ${unit === "wall" ? "wall clock" : "CPU time"}: ` +
+      `in-process ${f1(inProc)} ms (${(inProc / N * 1e6).toFixed(0)} ns/bar)`,
+  );
+  for (const side of ["cold", "warm", "worker"] as const) {
+    const startup = tiny.med(side, unit) - tiny.med("inProc", unit);
+    const total = big.med(side, unit);
+    const perBar = (total - startup - inProc) / inProc;
+    console.log(
+      `  ${side.padEnd(6)} start-up ${f1(startup).padStart(6)} ms, sandboxed ${f1(total)} ms → ` +
+        `per-bar overhead ${(perBar * 100).toFixed(1)} % (target < 10 %)`,
+    );
+  }
+}
+{
+  const startup = tiny.med("warm", "wall") - tiny.med("inProc", "wall");
+  const warm = big.med("warm", "wall");
+  console.log(
+    `Warm pool against other baselines (wall): a cold in-process run (first run in a fresh ` +
+      `isolate: ${f1(cold)} ms) ${f1((warm - startup - cold) / cold * 100)} % per bar; ` +
+      `in-process with orders built (${f1(full)} ms) ${
+        f1((warm - startup - full) / full * 100)
+      } % per bar`,
   );
 }
-report("CPU time (process + sandbox subprocess, user + system)", "cpu");

@@ -14,7 +14,7 @@ import { resolveDataSpec } from "../market/data_loader.ts";
 import { MarketDataError } from "../market/market_data_error.ts";
 import { formatQuality } from "../market/quality.ts";
 import { loadStrategyFile, StrategyFileError } from "./load_strategy_file.ts";
-import { runInSandbox, SandboxError } from "../jobs/sandbox.ts";
+import { runInSandbox, SandboxError, warmSandboxPool } from "../jobs/sandbox.ts";
 import { renderBacktestReport } from "../report/html_report.ts";
 import { ProgressBar, progressEnabled } from "./progress_bar.ts";
 import { colorEnabled, type ColorMode, paint, parseColorMode, styleMetric } from "./term_style.ts";
@@ -359,6 +359,8 @@ export async function main(argv: string[]): Promise<number> {
   const onProgress = (p: { index: number; total: number }) =>
     bar.update(Math.min(p.index + 1, p.total), p.total);
   try {
+    // The sandbox process and the compiler start while the data loads.
+    if (!args.trusted) warmSandboxPool({ processes: 1 });
     // A file path, a shipped dataset name or an exchange spec such as binance:BTC/USDT:1h.
     const { bars, quality } = await resolveDataSpec(args.dataFile);
     const result = args.trusted

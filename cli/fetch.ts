@@ -13,7 +13,7 @@ import {
   SUPPORTED_EXCHANGES,
 } from "../market/ccxt_loader.ts";
 import { MarketDataError } from "../market/market_data_error.ts";
-import { openCache } from "../market/parquet_cache.ts";
+import { openCache, ParquetFileCache } from "../market/parquet_cache.ts";
 import { epochToMs, formatTime, parseIsoTime } from "../market/parse_time.ts";
 import { formatQuality } from "../market/quality.ts";
 import { ProgressBar, progressEnabled } from "./progress_bar.ts";
@@ -196,10 +196,13 @@ export async function main(argv: string[]): Promise<number> {
     if (args.json) console.log(JSON.stringify(r.quality, null, 2));
     else if (!args.quiet) {
       console.log(formatQuality(r.quality));
+      const engine = cache instanceof ParquetFileCache
+        ? `, written by ${await cache.writer()}`
+        : "";
       console.log(
         `cache: ${
           cache.locate({ exchange: args.exchange, symbol: args.symbol, timeframe: args.timeframe })
-        } (${cache.kind})`,
+        } (${cache.kind}${engine})`,
       );
     }
     return 0;

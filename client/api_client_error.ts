@@ -11,12 +11,21 @@ export class ApiClientError extends Error {
   /** The server's error code, e.g. `job_not_found`, `invalid_request`. */
   readonly code: string;
   readonly details: unknown;
-  constructor(status: number, code: string, message: string, details: unknown = null) {
+  /** The whole answer as parsed (the `{ error }` envelope), or null when it was not JSON. */
+  readonly body: unknown;
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    details: unknown = null,
+    body: unknown = null,
+  ) {
     super(message);
     this.name = "ApiClientError";
     this.status = status;
     this.code = code;
     this.details = details;
+    this.body = body;
   }
 }
 
@@ -52,5 +61,6 @@ export async function readAnswer<T>(res: AnswerLike): Promise<T> {
     err?.code ?? "http_error",
     err?.message ?? `HTTP ${res.status} from ${res.url}: ${text.slice(0, 200)}`,
     err?.details ?? null,
+    body,
   );
 }

@@ -35,7 +35,7 @@ import { ApiClientError, readAnswer } from "./api_client_error.ts";
 
 export { ApiClientError, readAnswer };
 
-export type { WatchMessage, WatchOptions } from "./watch.ts";
+export type { WatchMessage, WatchOptions, WatchState } from "./watch.ts";
 export type { BacktestResult, JobKind, JobStatus, JobView, OptimizationResult, TradeRecord };
 
 type Rpc = ReturnType<typeof hc<AppType>>;
@@ -64,8 +64,11 @@ export type DatasetUploaded = InferResponseType<Rpc["api"]["datasets"]["$post"],
 export type ServerStatsResponse = InferResponseType<Rpc["api"]["stats"]["$get"]>;
 /** Answer of `/api/health`. */
 export type HealthResponse = InferResponseType<Rpc["api"]["health"]["$get"]>;
-/** A job's status; `result` is present once it completed (unless asked without). */
-export type JobStatusResponse<R> = JobView & { result?: R };
+/**
+ * A job's status; once it completed, `result_url` names its result and `result` holds it
+ * (unless asked without, or too large to embed).
+ */
+export type JobStatusResponse<R> = JobView & { result?: R; result_url?: string };
 
 /** Options of {@link createClient}. */
 export interface ClientOptions {
@@ -81,20 +84,42 @@ const unwrap = readAnswer;
 export type WagyuClient = ReturnType<typeof createClient>;
 
 /**
- * A typed client of the WagYu server at `baseUrl` (e.g. `http://localhost:8080`). Every
- * method resolves with the parsed answer or rejects with an {@link ApiClientError}.
+ * A typed client of the WagYu server at `baseUrl` (e.g. `http://localhost:8080`, or
+ * `location.origin` in the page). Every method resolves with the parsed answer or rejects with
+ * an {@link ApiClientError} (status 0, code `network`, when no answer came back).
+ *
+ * Every call goes through the route types (`rpc`), including the endpoints whose answers are
+ * typed here, so renaming or removing a route breaks the client (and its users) at `deno check`.
  */
 export function createClient(baseUrl: string, opts: ClientOptions = {}) {
   const base = baseUrl.replace(/\/+$/, "");
   const headers: Record<string, string> = opts.token
     ? { authorization: `Bearer ${opts.token}` }
     : {};
-  const fetchFn = opts.fetch ??
+  const rawFetch = opts.fetch ??
     ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
+  // A refused connection or DNS failure rejects fetch with a bare TypeError; callers (the
+  // page's banner among them) get the same error type as for an error answer.
+  const fetchFn = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    try {
+      return await rawFetch(input, init);
+    } catch (err) {
+      if (err instanceof DOMException && err.name === "AbortError") throw err;
+      const method = init?.method ?? "GET";
+      const url = input instanceof Request ? input.url : String(input);
+      throw new ApiClientError(0, "network", `Cannot reach the server (${method} ${url}): ${err}`);
+    }
+  };
   const rpc = hc<AppType>(base, { headers, fetch: fetchFn });
-  const get = async <T>(path: string): Promise<T> =>
-    unwrap<T>(await fetchFn(base + path, { headers }));
-  const id = (s: string) => encodeURIComponent(s);
+  // hono's client puts path params into the URL as they are.
+  const param = (jobId: string) => ({ param: { id: encodeURIComponent(jobId) } });
+  // The status routes read `?result=false` without a declared query schema, so the typed
+  // client has no `query` for them: the URL comes from the route type, the query is added.
+  const withoutResult = (url: URL, o: { result?: boolean }) => {
+    if (o.result === false) url.searchParams.set("result", "false");
+    return url;
+  };
+  const wsUrl = (u: URL) => u.href.replace(/^http/, "ws");
 
   return {
     /** The raw hono RPC client (`rpc.api.health.$get()` …), for what the helpers do not cover. */
@@ -106,7 +131,8 @@ export function createClient(baseUrl: string, opts: ClientOptions = {}) {
     /** `GET /api/stats`. */
     stats: async (): Promise<ServerStatsResponse> => unwrap(await rpc.api.stats.$get()),
     /** `GET /api/openapi.json`. */
-    openapi: (): Promise<Record<string, unknown>> => get("/api/openapi.json"),
+    openapi: async (): Promise<Record<string, unknown>> =>
+      unwrap(await rpc.api["openapi.json"].$get()),
     /** `GET /api/strategies`: the templates with their source and params. */
     strategies: async (): Promise<StrategyList> => unwrap(await rpc.api.strategies.$get()),
     /** `POST /api/strategy/compile`. */
@@ -120,23 +146,27 @@ export function createClient(baseUrl: string, opts: ClientOptions = {}) {
     startBacktest: async (req: BacktestRequest): Promise<JobStarted> =>
       unwrap(await rpc.api.backtest.start.$post({ json: req })),
     /** `GET /api/backtest/{id}/status` (`result: false` leaves the result out). */
-    backtestStatus: (
+    backtestStatus: async (
       jobId: string,
       o: { result?: boolean } = {},
     ): Promise<JobStatusResponse<BacktestResult>> =>
-      get(`/api/backtest/${id(jobId)}/status${o.result === false ? "?result=false" : ""}`),
+      unwrap(
+        await fetchFn(withoutResult(rpc.api.backtest[":id"].status.$url(param(jobId)), o), {
+          headers,
+        }),
+      ),
     /** `GET /api/backtest/{id}/result` (409 while the job is not completed). */
-    backtestResult: (jobId: string): Promise<BacktestResult> =>
-      get(`/api/backtest/${id(jobId)}/result`),
+    backtestResult: async (jobId: string): Promise<BacktestResult> =>
+      unwrap(await rpc.api.backtest[":id"].result.$get(param(jobId))),
     /** `GET /api/backtest/{id}/report`: the self-contained HTML report of a finished job. */
     backtestReport: async (jobId: string): Promise<string> => {
-      const res = await fetchFn(`${base}/api/backtest/${id(jobId)}/report`, { headers });
+      const res = await rpc.api.backtest[":id"].report.$get(param(jobId));
       if (!res.ok) await unwrap(res);
       return await res.text();
     },
     /** `POST /api/backtest/{id}/cancel`. */
     cancelBacktest: async (jobId: string): Promise<JobView> =>
-      unwrap(await rpc.api.backtest[":id"].cancel.$post({ param: { id: jobId } })),
+      unwrap(await rpc.api.backtest[":id"].cancel.$post(param(jobId))),
     /** `GET /api/backtests` (filter by status or kind, paging with `cursor`). */
     listBacktests: async (query: ListJobsQuery = {}): Promise<JobList> => {
       // hono's client sends query values as strings; drop undefined ones.
@@ -149,35 +179,42 @@ export function createClient(baseUrl: string, opts: ClientOptions = {}) {
     startOptimization: async (req: OptimizationRequest): Promise<JobStarted> =>
       unwrap(await rpc.api.optimization.start.$post({ json: req })),
     /** `GET /api/optimization/{id}/status`. */
-    optimizationStatus: (
+    optimizationStatus: async (
       jobId: string,
       o: { result?: boolean } = {},
     ): Promise<JobStatusResponse<OptimizationResult>> =>
-      get(`/api/optimization/${id(jobId)}/status${o.result === false ? "?result=false" : ""}`),
+      unwrap(
+        await fetchFn(withoutResult(rpc.api.optimization[":id"].status.$url(param(jobId)), o), {
+          headers,
+        }),
+      ),
     /** `GET /api/optimization/{id}/result`. */
-    optimizationResult: (jobId: string): Promise<OptimizationResult> =>
-      get(`/api/optimization/${id(jobId)}/result`),
+    optimizationResult: async (jobId: string): Promise<OptimizationResult> =>
+      unwrap(await rpc.api.optimization[":id"].result.$get(param(jobId))),
     /** `POST /api/optimization/{id}/cancel`. */
     cancelOptimization: async (jobId: string): Promise<JobView> =>
-      unwrap(await rpc.api.optimization[":id"].cancel.$post({ param: { id: jobId } })),
+      unwrap(await rpc.api.optimization[":id"].cancel.$post(param(jobId))),
 
     /** `GET /api/datasets`. */
     datasets: async (): Promise<DatasetList> => unwrap(await rpc.api.datasets.$get()),
-    /** `POST /api/datasets?name=…`: uploads a CSV, JSON or Parquet file (validated). */
+    /**
+     * `POST /api/datasets?name=…`: uploads a CSV, JSON or Parquet file (validated); in the
+     * page, a `File` from an `<input type=file>` goes as is.
+     */
     uploadDataset: async (
       name: string,
-      bytes: Uint8Array | string,
+      bytes: Uint8Array | string | Blob,
       o: { overwrite?: boolean } = {},
-    ): Promise<DatasetUploaded> => {
-      const q = new URLSearchParams({ name });
-      if (o.overwrite) q.set("overwrite", "true");
-      const res = await fetchFn(`${base}/api/datasets?${q}`, {
-        method: "POST",
-        headers: { ...headers, "content-type": "application/octet-stream" },
-        body: bytes as BodyInit,
-      });
-      return await unwrap(res);
-    },
+    ): Promise<DatasetUploaded> =>
+      unwrap(
+        await rpc.api.datasets.$post(
+          { query: { name, ...(o.overwrite ? { overwrite: "true" as const } : {}) } },
+          {
+            headers: { "content-type": "application/octet-stream" },
+            init: { body: bytes as BodyInit },
+          },
+        ),
+      ),
 
     /**
      * Streams the messages of one job (`/ws/backtest/{id}`) until its `complete` or `error`.
@@ -185,24 +222,28 @@ export function createClient(baseUrl: string, opts: ClientOptions = {}) {
      * `snapshot`, and trades missed while disconnected are replayed from it as `trade`
      * messages. A `complete` sent without its result (`result_url`) gets it fetched.
      */
-    watch: (jobId: string, o: WatchOptions = {}): AsyncGenerator<WatchMessage, void, undefined> =>
-      openWatch({
-        wsUrl: `${base.replace(/^http/, "ws")}/ws/backtest/${id(jobId)}`,
-        probeUrl: `${base}/ws/backtest/${id(jobId)}`,
+    watch: (jobId: string, o: WatchOptions = {}): AsyncGenerator<WatchMessage, void, undefined> => {
+      const url = rpc.ws.backtest[":id"].$url(param(jobId));
+      return openWatch({
+        wsUrl: wsUrl(url),
+        probeUrl: url.href,
         httpBase: base,
         fetch: fetchFn,
         headers,
         perJob: true,
-      }, o),
+      }, o);
+    },
     /** Streams every job's messages (`/ws/backtests`) until `signal` aborts or the loop breaks. */
-    watchAll: (o: WatchOptions = {}): AsyncGenerator<WatchMessage, void, undefined> =>
-      openWatch({
-        wsUrl: `${base.replace(/^http/, "ws")}/ws/backtests`,
-        probeUrl: `${base}/ws/backtests`,
+    watchAll: (o: WatchOptions = {}): AsyncGenerator<WatchMessage, void, undefined> => {
+      const url = rpc.ws.backtests.$url();
+      return openWatch({
+        wsUrl: wsUrl(url),
+        probeUrl: url.href,
         httpBase: base,
         fetch: fetchFn,
         headers,
         perJob: false,
-      }, o),
+      }, o);
+    },
   };
 }

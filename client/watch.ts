@@ -112,13 +112,27 @@ export type WatchMessage =
 export interface WatchOptions {
   /** Consecutive failed connections before giving up with an error. @default 8 */
   retries?: number;
-  /** First reconnect delay in ms; doubles per failure up to 5 s. @default 100 */
+  /**
+   * First reconnect delay in ms; doubles per failure up to `maxBackoffMs` (each wait is a random
+   * 50–100 % of that). @default 100
+   */
   backoffMs?: number;
+  /** Longest reconnect delay in ms. @default 5000 */
+  maxBackoffMs?: number;
+  /**
+   * Connection state changes, for a status indicator: `connecting` before each attempt,
+   * `open` once a socket is open, `closed` when the iterator ends. A second `open` means a
+   * reconnect (the page reloads what it may have missed).
+   */
+  onState?: (state: WatchState) => void;
   /** Stops the iterator (it then ends without error). */
   signal?: AbortSignal;
   /** Fetch the result when `complete` only carries `result_url`. @default true */
   fetchResult?: boolean;
 }
+
+/** Connection states reported through {@link WatchOptions.onState}. */
+export type WatchState = "connecting" | "open" | "closed";
 
 /** Where and how to connect (built by the client). */
 export interface WatchTarget {
@@ -133,6 +147,7 @@ export interface WatchTarget {
 }
 
 type ChannelEvent =
+  | { kind: "open" }
   | { kind: "message"; data: string }
   | { kind: "close"; code: number; reason: string }
   | { kind: "abort" };
@@ -148,6 +163,7 @@ class SocketChannel {
   constructor(url: string, signal: AbortSignal | undefined) {
     this.#signal = signal;
     this.#socket = new WebSocket(url);
+    this.#socket.onopen = () => this.#push({ kind: "open" });
     this.#socket.onmessage = (e) => {
       this.#push({ kind: "message", data: typeof e.data === "string" ? e.data : String(e.data) });
     };
@@ -174,7 +190,11 @@ class SocketChannel {
   close(): void {
     this.#signal?.removeEventListener("abort", this.#onAbort);
     const s = this.#socket;
-    if (s.readyState === WebSocket.CONNECTING || s.readyState === WebSocket.OPEN) {
+    s.onmessage = null;
+    if (s.readyState === WebSocket.CONNECTING) {
+      // Closing a socket still connecting makes browsers log an error: close it once open.
+      s.onopen = () => s.close(1000, "client done");
+    } else if (s.readyState === WebSocket.OPEN) {
       try {
         s.close(1000, "client done");
       } catch {
@@ -214,99 +234,116 @@ export async function* openWatch(
   let lastClose = "";
   /** Connections that delivered at least one message. */
   let connections = 0;
-  while (!o.signal?.aborted) {
-    const ch = new SocketChannel(t.wsUrl, o.signal);
-    let received = false;
-    try {
-      while (true) {
-        const ev = await ch.next();
-        if (ev.kind === "abort") return;
-        if (ev.kind === "close") {
-          lastClose = `code ${ev.code}${ev.reason ? ` (${ev.reason})` : ""}`;
-          break;
-        }
-        if (!received) connections++;
-        received = true;
-        failures = 0;
-        const msg = JSON.parse(ev.data) as WatchMessage;
-        if (!t.perJob) {
-          yield msg;
-          continue;
-        }
-        if (msg.type === "snapshot") {
-          yield msg;
-          // Catch-up: the snapshot's trades are the last `trades.length` of `trades_total`.
-          const trades = msg.data.trades ?? [];
-          const total = msg.data.trades_total ?? trades.length;
-          const missed = unseen(trades, total, tradesSeen);
-          if (missed.length > 0) {
-            tradesSeen = total;
-            yield {
-              type: "trade",
-              job_id: msg.job_id,
-              data: { trades: missed, total, replayed: true },
-            };
+  const maxBackoffMs = o.maxBackoffMs ?? 5000;
+  try {
+    yield* connectLoop();
+  } finally {
+    o.onState?.("closed");
+  }
+
+  async function* connectLoop(): AsyncGenerator<WatchMessage, void, undefined> {
+    while (!o.signal?.aborted) {
+      o.onState?.("connecting");
+      const ch = new SocketChannel(t.wsUrl, o.signal);
+      let received = false;
+      try {
+        while (true) {
+          const ev = await ch.next();
+          if (ev.kind === "abort") return;
+          if (ev.kind === "open") {
+            o.onState?.("open");
+            continue;
           }
-          continue;
-        }
-        if (msg.type === "trade") {
-          const raw = msg.data as RawTradeData;
-          const trades = raw.trades ?? (raw.trade ? [raw.trade] : []);
-          const total = raw.total ?? raw.n ?? tradesSeen + trades.length;
-          const fresh = unseen(trades, total, tradesSeen);
-          if (fresh.length === 0) continue;
-          tradesSeen = total;
-          yield { type: "trade", job_id: msg.job_id, data: { trades: fresh, total } };
-          continue;
-        }
-        if (msg.type === "complete") {
-          const url = msg.data.result_url;
-          if (msg.data.result === undefined && url && o.fetchResult !== false) {
-            const res = await t.fetch(t.httpBase + url, { headers: t.headers });
-            msg.data.result = await readAnswer<BacktestResult | OptimizationResult>(res);
+          if (ev.kind === "close") {
+            lastClose = `code ${ev.code}${ev.reason ? ` (${ev.reason})` : ""}`;
+            break;
           }
-          // A job that ended while we were disconnected: its finished-job snapshot holds no
-          // trades, so the closed trades not seen yet come from the result.
-          const result = msg.data.result as Partial<BacktestResult> | undefined;
-          if ((tradesSeen > 0 || connections > 1) && Array.isArray(result?.trades)) {
-            const closed = result.trades.filter((tr) => tr.exitTime !== null);
-            const missed = unseen(closed, closed.length, tradesSeen);
+          if (!received) connections++;
+          received = true;
+          failures = 0;
+          const msg = JSON.parse(ev.data) as WatchMessage;
+          if (!t.perJob) {
+            yield msg;
+            continue;
+          }
+          if (msg.type === "snapshot") {
+            yield msg;
+            // Catch-up: the snapshot's trades are the last `trades.length` of `trades_total`.
+            const trades = msg.data.trades ?? [];
+            const total = msg.data.trades_total ?? trades.length;
+            const missed = unseen(trades, total, tradesSeen);
             if (missed.length > 0) {
-              tradesSeen = closed.length;
+              tradesSeen = total;
               yield {
                 type: "trade",
                 job_id: msg.job_id,
-                data: { trades: missed, total: closed.length, replayed: true },
+                data: { trades: missed, total, replayed: true },
               };
             }
+            continue;
+          }
+          if (msg.type === "trade") {
+            const raw = msg.data as RawTradeData;
+            const trades = raw.trades ?? (raw.trade ? [raw.trade] : []);
+            const total = raw.total ?? raw.n ?? tradesSeen + trades.length;
+            const fresh = unseen(trades, total, tradesSeen);
+            if (fresh.length === 0) continue;
+            tradesSeen = total;
+            yield { type: "trade", job_id: msg.job_id, data: { trades: fresh, total } };
+            continue;
+          }
+          if (msg.type === "complete") {
+            const url = msg.data.result_url;
+            if (msg.data.result === undefined && url && o.fetchResult !== false) {
+              const res = await t.fetch(t.httpBase + url, { headers: t.headers });
+              msg.data.result = await readAnswer<BacktestResult | OptimizationResult>(res);
+            }
+            // A job that ended while we were disconnected: its finished-job snapshot holds no
+            // trades, so the closed trades not seen yet come from the result.
+            const result = msg.data.result as Partial<BacktestResult> | undefined;
+            if ((tradesSeen > 0 || connections > 1) && Array.isArray(result?.trades)) {
+              const closed = result.trades.filter((tr) => tr.exitTime !== null);
+              const missed = unseen(closed, closed.length, tradesSeen);
+              if (missed.length > 0) {
+                tradesSeen = closed.length;
+                yield {
+                  type: "trade",
+                  job_id: msg.job_id,
+                  data: { trades: missed, total: closed.length, replayed: true },
+                };
+              }
+            }
+            yield msg;
+            return;
           }
           yield msg;
-          return;
+          if (msg.type === "error") return;
         }
-        yield msg;
-        if (msg.type === "error") return;
+      } finally {
+        ch.close();
       }
-    } finally {
-      ch.close();
+      if (o.signal?.aborted) return;
+      if (!received) {
+        failures++;
+        if (failures === 1) {
+          // A refused upgrade looks like any network failure to a WebSocket; a plain GET
+          // returns the server's reason (404 unknown job, 403 origin) when there is one.
+          const res = await t.fetch(t.probeUrl, { headers: t.headers }).catch(() => null);
+          if (res && res.status !== 426 && !res.ok) await readAnswer(res);
+          else await res?.body?.cancel();
+        }
+        if (failures > retries) {
+          throw new ApiClientError(
+            0,
+            "websocket_unavailable",
+            `WebSocket ${t.wsUrl} failed ${failures} times in a row (last: ${lastClose})`,
+          );
+        }
+      }
+      const delay = Math.min(backoffMs * 2 ** Math.max(0, failures - 1), maxBackoffMs);
+      // Jitter (half to all of the delay): many pages do not reconnect to a restarted server
+      // in lockstep.
+      await sleep(delay * (0.5 + Math.random() / 2), o.signal);
     }
-    if (o.signal?.aborted) return;
-    if (!received) {
-      failures++;
-      if (failures === 1) {
-        // A refused upgrade looks like any network failure to a WebSocket; a plain GET
-        // returns the server's reason (404 unknown job, 403 origin) when there is one.
-        const res = await t.fetch(t.probeUrl, { headers: t.headers }).catch(() => null);
-        if (res && res.status !== 426 && !res.ok) await readAnswer(res);
-        else await res?.body?.cancel();
-      }
-      if (failures > retries) {
-        throw new ApiClientError(
-          0,
-          "websocket_unavailable",
-          `WebSocket ${t.wsUrl} failed ${failures} times in a row (last: ${lastClose})`,
-        );
-      }
-    }
-    await sleep(Math.min(backoffMs * 2 ** Math.max(0, failures - 1), 5000), o.signal);
   }
 }

@@ -4,13 +4,24 @@
  * @module
  */
 
+import { SCRATCH, scratchArray } from "./scratch.ts";
+import { selectKth } from "./select_kth.ts";
+
 const DAY_MS = 86_400_000;
 
-/** Median of the first `n` values of `a` (sorted in place). */
+/**
+ * Median of the first `n` values of `a` (reordered in place): the same value a full sort gives,
+ * by selection, O(n) instead of O(n log n).
+ */
 function _median(a: Float64Array, n: number): number {
-  const s = a.subarray(0, n).sort();
+  const s = a.subarray(0, n);
   const mid = n >> 1;
-  return n % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  selectKth(s, mid);
+  if (n % 2 === 1) return s[mid];
+  // Even count: the largest value below the middle one (all of them sit before it).
+  let lo = -Infinity;
+  for (let i = 0; i < mid; i++) if (s[i] > lo) lo = s[i];
+  return (lo + s[mid]) / 2;
 }
 
 /**
@@ -50,7 +61,8 @@ export function inferAnnualization(timestamps: ArrayLike<number>): number {
   }
   if (n < 2) return 252;
 
-  const scratch = new Float64Array(n);
+  // Gaps, then bars per day: a reused buffer (see engine/scratch.ts).
+  const scratch = scratchArray(SCRATCH.temp, n);
   for (let i = 1; i < n; i++) scratch[i - 1] = timestamps[i] - timestamps[i - 1];
   const gap = _median(scratch, n - 1);
 

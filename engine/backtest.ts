@@ -37,7 +37,7 @@ export interface RunOptions {
   onProgress?: (p: { index: number; total: number; time: number; equity: number }) => void;
   /** Bars between `onProgress` calls. @default max(1, floor(n / 100)) */
   progressEvery?: number;
-  /** Each closed trade as it closes. */
+  /** Each closed trade as it closes (its own record object, not the one in the result). */
   onTrade?: (t: TradeRecord) => void;
   /** The full event stream (tests, debugging); when absent no event objects are built. */
   onEvent?: (e: EngineEvent) => void;
@@ -50,6 +50,19 @@ export interface RunOptions {
    * @default true
    */
   metrics?: boolean;
+  /**
+   * Check the bars with `validateBars` first. False skips that full pass over every column:
+   * only for callers that validated these very bars themselves and run them many times
+   * (optimizer sweeps); invalid bars then give meaningless results instead of a `BarsError`.
+   * @default true
+   */
+  validate?: boolean;
+  /**
+   * A buffer of exactly `bars.length` values to write the equity curve into instead of a new
+   * one (sweeps: one fresh 8 MB array per 1M-bar run costs thousands of page faults). The
+   * result's `equity` and its raw curve then live in this buffer: read them before reusing it.
+   */
+  equityBuffer?: Float64Array;
 }
 
 /** The run was stopped by `shouldStop`. */
@@ -258,7 +271,7 @@ export function runBacktest(
   strategy: StrategyClass | Strategy,
   opts: RunOptions = {},
 ): BacktestResult {
-  validateBars(bars);
+  if (opts.validate !== false) validateBars(bars);
   const config = resolveConfig(opts.config);
   const inst = instantiate(strategy);
   if (typeof inst.OnData !== "function") {
@@ -318,7 +331,11 @@ export function runBacktest(
     }
   }
 
-  const equity = new Float64Array(n);
+  const eb = opts.equityBuffer;
+  if (eb !== undefined && !(eb instanceof Float64Array && eb.length === n)) {
+    throw new RangeError(`equityBuffer must be a Float64Array of ${n} values (one per bar)`);
+  }
+  const equity = eb ?? new Float64Array(n);
   const every = Math.max(1, Math.floor(opts.progressEvery ?? n / 100));
   loop = {
     bars,
@@ -339,7 +356,12 @@ export function runBacktest(
     every,
     exposed: 0,
   };
-  barLoop(loop);
+  try {
+    barLoop(loop);
+  } finally {
+    // The strategy's columns go back to the pool for the next run (engine/data_view.ts).
+    visible.release();
+  }
   const { timestamp: ts } = bars;
   const watch = opts.onProgress !== undefined || opts.shouldStop !== undefined;
 

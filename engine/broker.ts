@@ -70,6 +70,12 @@ export class Broker {
   #onEvent: ((e: EngineEvent) => void) | undefined;
   #nextId = 1;
   #signalOrder: Order | null = null;
+  /**
+   * Packed-away orders nobody references any more, reused by `#create` (see `Order.reuse`).
+   * Only signal orders go here: the engine loop ignores what `submitSignal` returns, while
+   * orders from `submitRequest` / `submitClose` are handed to callers that may keep them.
+   */
+  #free: Order[] = [];
   /** Reused query objects: fills happen in the hot loop, so they allocate no parameter objects. */
   #feeQ: FeeQuery = { quantity: 0, price: 0, maker: false };
   #slipQ: SlippageQuery = { side: "buy", price: 0, quantity: 0, volume: 0 };
@@ -101,21 +107,42 @@ export class Broker {
     tag: string | null,
     t: number,
   ): Order {
-    const o = new Order(
-      `o${this.#nextId++}`,
-      side,
-      type,
-      mode,
-      quantity,
-      price,
-      stopPrice,
-      tif,
-      origin,
-      reduceOnly,
-      tag,
-      t,
-      this.#bars.timestamp[t],
-    );
+    const free = this.#free;
+    let o: Order;
+    if (free.length > 0) {
+      o = free.pop()!;
+      o.reuse(
+        this.#nextId++,
+        side,
+        type,
+        mode,
+        quantity,
+        price,
+        stopPrice,
+        tif,
+        origin,
+        reduceOnly,
+        tag,
+        t,
+        this.#bars.timestamp[t],
+      );
+    } else {
+      o = new Order(
+        this.#nextId++,
+        side,
+        type,
+        mode,
+        quantity,
+        price,
+        stopPrice,
+        tif,
+        origin,
+        reduceOnly,
+        tag,
+        t,
+        this.#bars.timestamp[t],
+      );
+    }
     this.orders.add(o);
     this.#live.push(o);
     this.#event(o, t);
@@ -243,7 +270,8 @@ export class Broker {
   /**
    * Turns a change of target (1 long, -1 short, 0 flat) into a market order: a sized entry
    * (closing any opposite position first) or a close. A still-live order of the previous
-   * signal is cancelled first. Returns null when the position already matches.
+   * signal is cancelled first. Returns null when the position already matches. The returned
+   * object is reused for a later signal order once this one is finished and packed away.
    */
   submitSignal(target: -1 | 0 | 1, t: number): Order | null {
     const prev = this.#signalOrder;
@@ -344,9 +372,15 @@ export class Broker {
     for (let i = 0; i < live.length; i++) {
       const o = live[i];
       if (o.live) live[j++] = o;
-      else this.orders.retire(o);
+      else if (this.orders.retire(o) && o.origin === "signal" && this.#free.length < 8) {
+        // Packed, and a signal's order: only the loop (which ignores it) got it back.
+        if (this.#signalOrder === o) this.#signalOrder = null;
+        this.#free.push(o);
+      }
     }
-    live.length = j;
+    // pop, not `live.length = j`: setting the length frees the backing store, so the next
+    // push allocates a new one — once per order, which made it the costliest line per order.
+    while (live.length > j) live.pop();
   }
 
   /**
@@ -386,11 +420,12 @@ export class Broker {
   checkMargin(t: number): void {
     const pf = this.#pf, pos = pf.position, cash = pf.cash;
     if (pos === 0) return;
+    // Runs on every bar with a position: the common long case returns before any other read.
+    if (pos > 0 && cash >= 0) return; // equity ≥ q × price ≥ m × q × price at any price
     const m = this.#config.maintenanceMargin;
     const open = this.#bars.open[t];
     let price: number;
     if (pos > 0) {
-      if (cash >= 0) return; // equity ≥ q × price ≥ m × q × price at any price
       const pStar = -cash / (pos * (1 - m));
       if (!(this.#bars.low[t] < pStar)) return;
       price = open < pStar ? open : pStar;
@@ -399,6 +434,15 @@ export class Broker {
       if (!(this.#bars.high[t] > pStar)) return;
       price = open > pStar ? open : pStar;
     }
+    this.#liquidate(t, pos, price);
+  }
+
+  /**
+   * Closes the whole position `pos` at `price` on bar `t` (a margin call). Out of
+   * `checkMargin`, which runs on every bar with a position, so that it stays small enough to be
+   * inlined into the loop.
+   */
+  #liquidate(t: number, pos: number, price: number): void {
     const time = this.#bars.timestamp[t];
     const o = this.#create(
       pos > 0 ? "sell" : "buy",

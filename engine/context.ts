@@ -44,6 +44,7 @@ function format(v: unknown): string {
 /** The `StrategyContext` the engine hands to `Initialize` and `OnData`. */
 export class StrategyCtx implements StrategyContext {
   #h: ContextHost;
+  #ta: TechnicalAnalysis | null = null;
 
   constructor(host: ContextHost) {
     this.#h = host;
@@ -114,6 +115,7 @@ export class StrategyCtx implements StrategyContext {
   }
 
   get ta(): TechnicalAnalysis {
-    return this.#h.ta();
+    // Strategies read ctx.ta several times a bar: keep it once the host has made it.
+    return this.#ta ??= this.#h.ta();
   }
 }

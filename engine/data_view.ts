@@ -18,6 +18,37 @@ export interface Clock {
 
 const EMPTY: Float64Array = new Float64Array(0);
 
+/**
+ * Columns of finished runs, all zeros, for the next run over bars of the same length.
+ *
+ * Why: a fresh 8 MB column (1M bars) is 2,048 pages the OS faults in on first touch, which on
+ * the VMs this project runs on cost more than the whole event loop (see engine/scratch.ts).
+ * Sweeps and benchmarks run the same bars over and over, so each run takes its columns from
+ * here and gives them back zeroed. Held through `WeakRef`s: reused within one synchronous job,
+ * reclaimable by the garbage collector once it is over.
+ *
+ * No look-ahead: a pooled column holds nothing (zeros) and the next run fills it up to its
+ * current bar only, so a view a strategy kept from an earlier run never shows a bar after the
+ * current one of the run in progress either.
+ */
+const POOL: WeakRef<Float64Array>[] = [];
+/** Most columns kept (six per run, two runs' worth). */
+const POOL_MAX = 12;
+
+/** A zeroed column of `n` values: a pooled one when there is one of that length, else new. */
+function takeColumn(n: number): Float64Array {
+  for (let i = POOL.length - 1; i >= 0; i--) {
+    const a = POOL[i].deref();
+    if (a === undefined) {
+      POOL.splice(i, 1);
+    } else if (a.length === n) {
+      POOL.splice(i, 1);
+      return a;
+    }
+  }
+  return new Float64Array(n);
+}
+
 /** Column order of {@linkcode VisibleBars.column}. */
 export const COLUMN = Object.freeze({
   timestamp: 0,
@@ -39,6 +70,8 @@ export class VisibleBars {
   #cols: Float64Array[] = [EMPTY, EMPTY, EMPTY, EMPTY, EMPTY, EMPTY];
   /** Last bar copied into each column (-1: none; columns are allocated at the first copy). */
   #synced: Int32Array = new Int32Array(6).fill(-1);
+  /** Columns handed out as views (bit `1 << k`): strategy code may have written anywhere in them. */
+  #exposed = 0;
 
   constructor(src: Bars) {
     this.length = src.length;
@@ -51,7 +84,7 @@ export class VisibleBars {
     let a = this.#cols[k];
     if (s >= t && a.length === this.length) return a;
     // EMPTY until first use rather than null: one element kind, a monomorphic per-bar path.
-    if (a.length !== this.length) a = this.#cols[k] = new Float64Array(this.length);
+    if (a.length !== this.length) a = this.#cols[k] = takeColumn(this.length);
     const src = this.#src[k];
     while (s < t) {
       s++;
@@ -67,7 +100,36 @@ export class VisibleBars {
    * lookup, which made this the most expensive line of a `data.close` strategy.
    */
   view(k: number, t: number): Float64Array {
+    this.#exposed |= 1 << k;
+    const a = this.#cols[k];
+    // The per-bar case (one bar further than last time) without the call into `column`.
+    if (this.#synced[k] === t - 1 && a.length === this.length) {
+      a[t] = this.#src[k][t];
+      this.#synced[k] = t;
+      return new Float64Array(a.buffer, 0, t + 1);
+    }
     return new Float64Array(this.column(k, t).buffer, 0, t + 1);
+  }
+
+  /**
+   * Gives the columns back to the pool, zeroed (the run is over). A later read allocates again,
+   * so a strategy that still reads its `data` after the run gets correct, if fresh, columns.
+   */
+  release(): void {
+    const n = this.length;
+    if (n < 4096) return; // small columns cost no page faults worth pooling
+    for (let k = 0; k < 6; k++) {
+      const a = this.#cols[k];
+      if (a.length !== n) continue;
+      // A column seen through a view may hold anything the strategy wrote past its end.
+      if ((this.#exposed & (1 << k)) !== 0) a.fill(0);
+      else a.fill(0, 0, this.#synced[k] + 1);
+      this.#cols[k] = EMPTY;
+      this.#synced[k] = -1;
+      if (POOL.length >= POOL_MAX) POOL.shift();
+      POOL.push(new WeakRef(a));
+    }
+    this.#exposed = 0;
   }
 
   /** The source value of column `k` at bar `t` (callers pass only the current bar or earlier). */
@@ -93,12 +155,21 @@ export class VisibleBars {
     // Runs every bar once ctx.ta is in use: one loop over the columns, no call per column.
     const cols = this.#cols, synced = this.#synced, src = this.#src, n = this.length;
     const mask = this.#syncMask;
+    // The common case (indicators of the close only, one bar further): one copy, no loop.
+    if (mask === 0b10000 && synced[4] === t - 1) {
+      const a = cols[4];
+      if (a.length === n) {
+        a[t] = src[4][t];
+        synced[4] = t;
+        return;
+      }
+    }
     for (let k = 0; k < 6; k++) {
       if ((mask & (1 << k)) === 0) continue;
       let s = synced[k];
       let a = cols[k];
       if (s >= t && a.length === n) continue;
-      if (a.length !== n) a = cols[k] = new Float64Array(n);
+      if (a.length !== n) a = cols[k] = takeColumn(n);
       const from = src[k];
       while (s < t) {
         s++;

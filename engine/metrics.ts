@@ -20,6 +20,8 @@
  *
  * @module
  */
+import { SCRATCH, scratchArray } from "./scratch.ts";
+import { selectKth as _select, selectKth3Way } from "./select_kth.ts";
 
 /** Per-period simple returns (NaN marks a missing period). */
 export type Returns = ArrayLike<number>;
@@ -177,51 +179,18 @@ function _mean(a: ArrayLike<number>, off: number, n: number): number {
 }
 
 /**
- * Reorders the NaN-free `a` so that `a[k]` is its k-th smallest value, with nothing larger before
- * it and nothing smaller after it (numpy's `partition`): O(n) where a full sort is O(n log n).
- */
-function _select(a: Float64Array, k: number): void {
-  let lo = 0;
-  let hi = a.length - 1;
-  // Quickselect degrades on adversarial input: after enough rounds, sort what is left.
-  let rounds = 64;
-  while (hi > lo) {
-    if (hi - lo < 16 || --rounds < 0) {
-      a.subarray(lo, hi + 1).sort();
-      return;
-    }
-    const x = a[lo];
-    const y = a[(lo + hi) >>> 1];
-    const z = a[hi];
-    const pivot = x < y ? (y < z ? y : x < z ? z : x) : (x < z ? x : y < z ? z : y);
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (a[i] < pivot) i++;
-      while (a[j] > pivot) j--;
-      if (i <= j) {
-        const t = a[i];
-        a[i] = a[j];
-        a[j] = t;
-        i++;
-        j--;
-      }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else return; // a[j+1 .. i-1] all equal the pivot
-  }
-}
-
-/**
  * numpy's linear-interpolation percentile (`np.percentile`, method "linear") of the NaN-free
  * `a`, q in [0, 1]; reorders `a`.
  */
-function _percentile(a: Float64Array, q: number): number {
+function _percentile(a: Float64Array, q: number, byValue = false): number {
   const n = a.length;
   const idx = (n - 1) * q;
   const lo = idx >= n - 1 ? n - 1 : Math.floor(idx);
-  _select(a, lo);
+  // The value does not depend on how `a` ends up ordered; CVaR's mean does, so the selection
+  // that feeds it (VaR's, then CVaR's own) stays `_select`, and only order-free callers
+  // (the tail ratio) take the faster three-way one.
+  if (byValue) selectKth3Way(a, lo);
+  else _select(a, lo);
   const x = a[lo];
   if (lo === n - 1) return x;
   let y = Infinity;
@@ -232,10 +201,13 @@ function _percentile(a: Float64Array, q: number): number {
   return gamma >= 0.5 ? y - diff * (1 - gamma) : x + diff * gamma;
 }
 
-/** The non-NaN values in their original order (numpy's `returns[~np.isnan(returns)]`). */
+/**
+ * The non-NaN values in their original order (numpy's `returns[~np.isnan(returns)]`), in the
+ * reused `SCRATCH.temp` array: callers use it and let it go before any other metric runs.
+ */
 function _dropNaN(r: Returns): Float64Array {
   const n = r.length;
-  const out = new Float64Array(_countNotNaN(r, 0, n));
+  const out = scratchArray(SCRATCH.temp, _countNotNaN(r, 0, n));
   let j = 0;
   for (let i = 0; i < n; i++) {
     const v = r[i];
@@ -330,17 +302,22 @@ function _checkCutoff(cutoff: unknown): number {
 /**
  * Simple returns of a price (or equity) series: `p[t] / p[t-1] - 1` (docs/SEMANTICS.md, pandas'
  * `pct_change`), one fewer than the prices.
+ * `into`, when given, receives them (it must hold exactly one fewer than the prices) and is
+ * returned, so a caller can reuse its own buffer.
  *
  * @example
  * ```ts
  * simpleReturns([100, 125, 100]); // Float64Array [0.25, -0.2]
  * ```
  */
-export function simpleReturns(prices: ArrayLike<number>): Float64Array {
+export function simpleReturns(prices: ArrayLike<number>, into?: Float64Array): Float64Array {
   _checkReturns("prices", prices);
   const n = prices.length;
   if (n < 2) return new Float64Array(0);
-  const out = new Float64Array(n - 1);
+  if (into !== undefined && into.length !== n - 1) {
+    throw new RangeError(`simpleReturns: into must hold ${n - 1} values, got ${into.length}`);
+  }
+  const out = into ?? new Float64Array(n - 1);
   for (let i = 1; i < n; i++) out[i - 1] = prices[i] / prices[i - 1] - 1;
   return out;
 }
@@ -533,6 +510,18 @@ export function sharpeRatio(returns: Returns, opts: RiskFreeOptions = {}): numbe
 }
 
 /**
+ * The NaN-skipping mean and standard deviation (ddof 1) of the returns: what
+ * {@linkcode annualVolatility}, {@linkcode sharpeRatio} and {@linkcode sortinoRatio} (with no
+ * risk-free rate or required return) each compute, for a caller that needs all three
+ * (`computeMetrics`) and would otherwise stream over the returns five times more.
+ */
+export function nanMeanStd(returns: Returns): { mean: number; std: number } {
+  _checkReturns("returns", returns);
+  const n = returns.length;
+  return { mean: _nanMean(returns, 0, n), std: _nanStd(returns, 0, n, 1) };
+}
+
+/**
  * Rolling Sharpe ratio: one value per window (n − window + 1 values; a window longer than the
  * series shrinks to it). An array `riskFree` is aligned with the whole series.
  */
@@ -566,7 +555,13 @@ export function downsideRisk(returns: Returns, opts: RequiredReturnOptions = {})
   _checkRate("requiredReturn", returns, req);
   const n = returns.length;
   if (n < 1) return NaN;
-  const d = _minus(returns, req);
+  // A leaf temporary (see engine/scratch.ts): `returns - req`, squared in place.
+  const d = scratchArray(SCRATCH.temp, n);
+  if (typeof req === "number") {
+    for (let i = 0; i < n; i++) d[i] = returns[i] - req;
+  } else {
+    for (let i = 0; i < n; i++) d[i] = returns[i] - req[i];
+  }
   for (let i = 0; i < n; i++) {
     const v = d[i];
     if (v > 0) d[i] = 0;
@@ -614,10 +609,10 @@ function _beta(r: Returns, f: ArrayLike<number>, scratch?: Float64Array): number
   const n = r.length;
   if (n < 1 || f.length < 2) return NaN;
   // The factor takes the returns' missing-value pattern (and keeps its own).
-  const res = new Float64Array(n);
+  const res = scratchArray(SCRATCH.temp, n);
   for (let i = 0; i < n; i++) res[i] = r[i] !== r[i] ? NaN : f[i];
   const mean = _nanMean(res, 0, n);
-  const prod = scratch ?? new Float64Array(n);
+  const prod = scratch ?? scratchArray(SCRATCH.temp2, n);
   for (let i = 0; i < n; i++) {
     res[i] -= mean;
     prod[i] = res[i] * r[i];
@@ -640,7 +635,7 @@ function _alpha(
 ): number {
   const n = r.length;
   if (n < 2) return NaN;
-  const series = scratch ?? new Float64Array(n);
+  const series = scratch ?? scratchArray(SCRATCH.temp2, n);
   for (let i = 0; i < n; i++) {
     const rf = typeof riskFree === "number" ? riskFree : riskFree[i];
     series[i] = (r[i] - rf) - b * (f[i] - rf);
@@ -700,7 +695,7 @@ export function alphaBeta(
   _checkFactor(returns, factorReturns);
   const riskFree = opts.riskFree ?? 0;
   _checkRate("riskFree", returns, riskFree);
-  const scratch = new Float64Array(returns.length);
+  const scratch = scratchArray(SCRATCH.temp2, returns.length);
   const b = _beta(returns, factorReturns, scratch);
   return [_alpha(returns, factorReturns, riskFree, ann, b, scratch), b];
 }
@@ -878,10 +873,15 @@ export function tailRiskStats(returns: Returns, opts: CutoffOptions = {}): TailR
   const n = returns.length;
   // Selection only reorders the copy, and percentiles do not depend on the order.
   const a = _dropNaN(returns);
+  const valueAtRisk = _valueAtRisk(n, a, cutoff);
+  const conditionalValueAtRisk = _conditionalValueAtRisk(n, a, cutoff);
+  // The tail ratio's 5th percentile is VaR's value when VaR is the 5th percentile of these
+  // same values (no NaN dropped); a percentile depends only on the values, not their order.
+  const sameP5 = n > 0 && a.length === n && (100 * cutoff) / 100 === 5 / 100;
   return {
-    valueAtRisk: _valueAtRisk(n, a, cutoff),
-    conditionalValueAtRisk: _conditionalValueAtRisk(n, a, cutoff),
-    tailRatio: _tailRatio(n, a),
+    valueAtRisk,
+    conditionalValueAtRisk,
+    tailRatio: _tailRatio(n, a, sameP5 ? valueAtRisk : undefined),
   };
 }
 
@@ -902,9 +902,10 @@ function _conditionalValueAtRisk(n: number, a: Float64Array, cutoff: number): nu
 }
 
 /** Tail ratio of `n` returns whose non-NaN values are `a` (any order; reordered). */
-function _tailRatio(n: number, a: Float64Array): number {
+function _tailRatio(n: number, a: Float64Array, p5?: number): number {
   if (n < 1 || a.length < 1) return NaN;
-  return Math.abs(_percentile(a, 95 / 100)) / Math.abs(_percentile(a, 5 / 100));
+  const hi = Math.abs(_percentile(a, 95 / 100, true));
+  return hi / Math.abs(p5 ?? _percentile(a, 5 / 100, true));
 }
 
 /**
@@ -920,7 +921,10 @@ export function stabilityOfTimeseries(returns: Returns): number {
   if (m === 0) return NaN;
   let acc = 0;
   for (let i = 0; i < m; i++) {
-    acc += Math.log1p(y[i]);
+    // log1p(±0) is ±0 and acc + ±0 is acc (acc starts at +0 and a sum of doubles is never
+    // -0 from there), so flat periods — half the bars of a typical strategy — skip the call.
+    const v = y[i];
+    if (v !== 0) acc += Math.log1p(v);
     y[i] = acc;
   }
   const xMean = (m - 1) / 2;

@@ -44,9 +44,38 @@ export class OrderTransitionError extends Error {
   }
 }
 
-/** Looks up the next status; throws {@linkcode OrderTransitionError} when not allowed. */
+/**
+ * Looks up the next status; throws {@linkcode OrderTransitionError} when not allowed.
+ *
+ * The table above, as a switch on the event: a lookup runs several times per order in the
+ * engine's hot loop, and a keyed load through two levels of string-keyed objects cost more
+ * than the rest of an order's lifecycle bookkeeping. tests/engine/orders_test.ts checks every
+ * (status, event) pair against the table.
+ */
 export function nextOrderStatus(from: OrderStatus, event: OrderEventKind): OrderStatus {
-  const to = ORDER_TRANSITIONS[from]?.[event];
+  let to: OrderStatus | undefined;
+  switch (event) {
+    case "accept":
+      if (from === "submitted") to = "pending";
+      break;
+    case "fill":
+      if (from === "pending" || from === "partially_filled") to = "filled";
+      break;
+    case "partial_fill":
+      if (from === "pending" || from === "partially_filled") to = "partially_filled";
+      break;
+    case "cancel":
+      if (from === "submitted" || from === "pending" || from === "partially_filled") {
+        to = "cancelled";
+      }
+      break;
+    case "reject":
+      if (from === "submitted" || from === "pending") to = "rejected";
+      break;
+    case "expire":
+      if (from === "pending" || from === "partially_filled") to = "expired";
+      break;
+  }
   if (to === undefined) throw new OrderTransitionError(from, event);
   return to;
 }
@@ -111,23 +140,120 @@ export class Order {
   /** The materialized history, kept in step once built. */
   #history: { status: OrderStatus; time: number }[] | null = null;
 
+  /** The id as given, or null until {@linkcode Order.id} first builds it from its number. */
+  #id: string | null;
+  #num: number;
+
+  /**
+   * `id`: the order id, or its number `k` for the id `o<k>` — built only when read, since a
+   * signal's order is usually never asked for it.
+   */
+  // Set at creation and never changed afterwards — except by `reuse`, which makes the object a
+  // new order once the engine has packed the old one away (not `readonly` for that reason).
+  side: OrderSide;
+  type: OrderType;
+  quantityMode: QuantityMode;
+  price: number | null;
+  stopPrice: number | null;
+  tif: TimeInForce;
+  origin: OrderOrigin;
+  reduceOnly: boolean;
+  tag: string | null;
+  submittedBar: number;
+  submittedTime: number;
+
   constructor(
-    readonly id: string,
-    readonly side: OrderSide,
-    readonly type: OrderType,
-    readonly quantityMode: QuantityMode,
+    id: string | number,
+    side: OrderSide,
+    type: OrderType,
+    quantityMode: QuantityMode,
     quantity: number,
-    readonly price: number | null,
-    readonly stopPrice: number | null,
-    readonly tif: TimeInForce,
-    readonly origin: OrderOrigin,
-    readonly reduceOnly: boolean,
-    readonly tag: string | null,
-    readonly submittedBar: number,
-    readonly submittedTime: number,
+    price: number | null,
+    stopPrice: number | null,
+    tif: TimeInForce,
+    origin: OrderOrigin,
+    reduceOnly: boolean,
+    tag: string | null,
+    submittedBar: number,
+    submittedTime: number,
   ) {
+    this.side = side;
+    this.type = type;
+    this.quantityMode = quantityMode;
+    this.price = price;
+    this.stopPrice = stopPrice;
+    this.tif = tif;
+    this.origin = origin;
+    this.reduceOnly = reduceOnly;
+    this.tag = tag;
+    this.submittedBar = submittedBar;
+    this.submittedTime = submittedTime;
     this.quantity = quantity;
     this.eligibleFrom = submittedBar + 1;
+    this.#id = typeof id === "string" ? id : null;
+    this.#num = typeof id === "number" ? id : 0;
+  }
+
+  /**
+   * Makes this object a new order, exactly as `new Order(...)` with the same arguments would.
+   * For the engine only, on an order whose record {@linkcode OrderBook} has packed and that
+   * nothing references any more: a run places tens of thousands of signal orders, and reusing
+   * their objects spares the garbage collector that many allocations.
+   */
+  reuse(
+    num: number,
+    side: OrderSide,
+    type: OrderType,
+    quantityMode: QuantityMode,
+    quantity: number,
+    price: number | null,
+    stopPrice: number | null,
+    tif: TimeInForce,
+    origin: OrderOrigin,
+    reduceOnly: boolean,
+    tag: string | null,
+    submittedBar: number,
+    submittedTime: number,
+  ): void {
+    this.quantity = quantity;
+    this.filledQuantity = 0;
+    this.fillNotional = 0;
+    this.fees = 0;
+    this.status = "submitted";
+    this.reason = null;
+    this.eligibleFrom = submittedBar + 1;
+    this.firstEligibleBar = -1;
+    this.eligibleBars = 0;
+    this.triggered = false;
+    this.ocoPeer = null;
+    this.stopLoss = null;
+    this.takeProfit = null;
+    this.#s1 = "submitted";
+    this.#t1 = 0;
+    this.#s2 = "submitted";
+    this.#t2 = 0;
+    this.#more = null;
+    this.#entries = 1;
+    this.#history = null;
+    this.#id = null;
+    this.#num = num;
+    this.seq = -1;
+    this.side = side;
+    this.type = type;
+    this.quantityMode = quantityMode;
+    this.price = price;
+    this.stopPrice = stopPrice;
+    this.tif = tif;
+    this.origin = origin;
+    this.reduceOnly = reduceOnly;
+    this.tag = tag;
+    this.submittedBar = submittedBar;
+    this.submittedTime = submittedTime;
+  }
+
+  /** The order id (`o1`, `o2`, … for the engine's orders). */
+  get id(): string {
+    return this.#id ??= `o${this.#num}`;
   }
 
   /** Status changes as `{ status, time }`, oldest first (the first is `submitted`). */
@@ -272,50 +398,27 @@ export interface OrderColumns {
   t2: Float64Array;
 }
 
-function bytes(cap: number, from: Uint8Array): Uint8Array {
-  const a = new Uint8Array(cap);
-  a.set(from);
-  return a;
-}
+/** Orders per chunk of {@linkcode OrderBook}'s columns (4,096 × 61 bytes = 244 KiB). */
+const CHUNK_BITS = 12;
+const CHUNK = 1 << CHUNK_BITS;
 
-function floats(cap: number, from: Float64Array): Float64Array {
-  const a = new Float64Array(cap);
-  a.set(from);
-  return a;
-}
-
-/** `from`'s columns copied into columns of `cap` slots (one monomorphic call per kind). */
-function columns(cap: number, from: OrderColumns): OrderColumns {
+/** One chunk of columns. Chunks are never copied: a long run just adds chunks. */
+function chunk(): OrderColumns {
   return {
-    side: bytes(cap, from.side),
-    status: bytes(cap, from.status),
-    entries: bytes(cap, from.entries),
-    s1: bytes(cap, from.s1),
-    s2: bytes(cap, from.s2),
-    quantity: floats(cap, from.quantity),
-    filled: floats(cap, from.filled),
-    notional: floats(cap, from.notional),
-    fees: floats(cap, from.fees),
-    submitted: floats(cap, from.submitted),
-    t1: floats(cap, from.t1),
-    t2: floats(cap, from.t2),
+    side: new Uint8Array(CHUNK),
+    status: new Uint8Array(CHUNK),
+    entries: new Uint8Array(CHUNK),
+    s1: new Uint8Array(CHUNK),
+    s2: new Uint8Array(CHUNK),
+    quantity: new Float64Array(CHUNK),
+    filled: new Float64Array(CHUNK),
+    notional: new Float64Array(CHUNK),
+    fees: new Float64Array(CHUNK),
+    submitted: new Float64Array(CHUNK),
+    t1: new Float64Array(CHUNK),
+    t2: new Float64Array(CHUNK),
   };
 }
-
-const NO_COLUMNS: OrderColumns = Object.freeze({
-  side: new Uint8Array(0),
-  status: new Uint8Array(0),
-  entries: new Uint8Array(0),
-  s1: new Uint8Array(0),
-  s2: new Uint8Array(0),
-  quantity: new Float64Array(0),
-  filled: new Float64Array(0),
-  notional: new Float64Array(0),
-  fees: new Float64Array(0),
-  submitted: new Float64Array(0),
-  t1: new Float64Array(0),
-  t2: new Float64Array(0),
-});
 
 /**
  * Every order of a run, in submission order. A finished order that fits the columns (see
@@ -330,7 +433,8 @@ export class OrderBook {
   #live: readonly Order[];
   /** Retired orders that do not fit the columns, by `seq`. */
   #kept = new Map<number, Order>();
-  #cols: OrderColumns = NO_COLUMNS;
+  /** Packed orders: order `i` sits in chunk `i >> CHUNK_BITS` at `i & (CHUNK - 1)`. */
+  #chunks: OrderColumns[] = [];
 
   /** `live`: the owner's array of orders not retired yet (it may change in place). */
   constructor(live: readonly Order[]) {
@@ -347,35 +451,40 @@ export class OrderBook {
     o.seq = this.#count++;
   }
 
-  /** Stores finished order `o`: packed when it fits the columns, else the object. */
-  retire(o: Order): void {
+  /**
+   * Stores finished order `o`: packed when it fits the columns (returns true: the book keeps no
+   * reference to it), else the object (returns false).
+   */
+  retire(o: Order): boolean {
     const i = o.seq;
     if (!o.packable) {
       this.#kept.set(i, o);
-      return;
+      return false;
     }
-    if (i >= this.#cols.side.length) {
-      // ×4: a long run retires tens of thousands of orders; few regrowths, little copying.
-      this.#cols = columns(Math.max(256, i + 1, this.#cols.side.length * 4), this.#cols);
-    }
-    o.packInto(this.#cols, i);
+    const chunks = this.#chunks;
+    const k = i >> CHUNK_BITS;
+    while (chunks.length <= k) chunks.push(chunk());
+    o.packInto(chunks[k], i & (CHUNK - 1));
+    return true;
   }
 
   /** The orders' records for the result, in submission order. */
   records(): OrderRecord[] {
-    const n = this.#count, c = this.#cols;
+    const n = this.#count, chunks = this.#chunks;
     const out = new Array<OrderRecord>(n);
     for (const o of this.#kept.values()) out[o.seq] = o.toRecord();
     for (const o of this.#live) out[o.seq] = o.toRecord();
-    for (let i = 0; i < n; i++) {
+    const packed = Math.min(n, chunks.length << CHUNK_BITS);
+    for (let g = 0; g < packed; g++) {
+      const c = chunks[g >> CHUNK_BITS], i = g & (CHUNK - 1);
       // Packed orders have ≥ 1 history entry; the others were filled in above.
-      if (i >= c.entries.length || c.entries[i] === 0) continue;
+      if (c.entries[i] === 0) continue;
       const q = c.quantity[i], filled = c.filled[i], time = c.submitted[i];
       const history: { status: OrderStatus; time: number }[] = [{ status: "submitted", time }];
       if (c.entries[i] > 1) history.push({ status: STATUSES[c.s1[i]], time: c.t1[i] });
       if (c.entries[i] > 2) history.push({ status: STATUSES[c.s2[i]], time: c.t2[i] });
-      out[i] = {
-        id: `o${i + 1}`,
+      out[g] = {
+        id: `o${g + 1}`,
         side: c.side[i] === 0 ? "buy" : "sell",
         type: "market",
         quantity: Number.isNaN(q) ? 0 : q,

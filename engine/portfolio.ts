@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { TradeBook } from "./trade_book.ts";
 import type { TradeRecord } from "./types.ts";
 
 /** Cash and one position in the backtested instrument, updated by fills. */
@@ -16,8 +17,8 @@ export class Portfolio {
   feesPaid = 0;
   /** Σ pnl of closed trades (net of their fees). */
   realizedPnl = 0;
-  /** Closed trades in the order they closed. */
-  readonly trades: TradeRecord[] = [];
+  /** Closed trades in the order they closed, as columns (records are built when read). */
+  readonly book: TradeBook = new TradeBook();
   #entryTime = 0;
   /** Entry fees of the open position not yet attributed to a closed trade. */
   #entryFees = 0;
@@ -26,6 +27,11 @@ export class Portfolio {
   constructor(cash: number, onTrade?: (t: TradeRecord) => void) {
     this.cash = cash;
     this.#onTrade = onTrade;
+  }
+
+  /** Closed trades in the order they closed (new record objects on each read). */
+  get trades(): TradeRecord[] {
+    return this.book.records();
   }
 
   /** Cash plus the position valued at `price`. */
@@ -66,20 +72,22 @@ export class Portfolio {
     const entryFees = closed >= open ? this.#entryFees : this.#entryFees * (closed / open);
     this.#entryFees -= entryFees;
     const pnl = (price - this.avgPrice) * closed * dir - entryFees - fee;
-    const trade: TradeRecord = {
-      side: dir > 0 ? "long" : "short",
-      quantity: closed,
-      entryTime: this.#entryTime,
-      entryPrice: this.avgPrice,
-      exitTime: time,
-      exitPrice: price,
-      pnl,
-      returnPct: pnl / (this.avgPrice * closed),
-      fees: entryFees + fee,
-      exitReason,
-    };
+    const entryPrice = this.avgPrice, returnPct = pnl / (this.avgPrice * closed);
+    const fees = entryFees + fee;
     this.realizedPnl += pnl;
-    this.trades.push(trade);
+    this.book.add(
+      dir < 0,
+      closed,
+      this.#entryTime,
+      entryPrice,
+      time,
+      price,
+      pnl,
+      returnPct,
+      fees,
+      exitReason,
+    );
+    const onTrade = this.#onTrade;
     if (closed >= open) {
       this.position = 0;
       this.avgPrice = 0;
@@ -87,7 +95,7 @@ export class Portfolio {
     } else {
       this.position = pos + qty;
     }
-    this.#onTrade?.(trade);
+    if (onTrade !== undefined) onTrade(this.book.record(this.book.length - 1));
   }
 
   /** The open position as a trade with null exit fields and unrealized pnl at `price`. */

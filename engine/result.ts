@@ -6,7 +6,8 @@
 import { inferAnnualization } from "./annualization.ts";
 import type { OrderBook } from "./orders.ts";
 import type { Portfolio } from "./portfolio.ts";
-import { computeMetrics } from "./trade_stats.ts";
+import { SCRATCH, scratchArray } from "./scratch.ts";
+import { computeMetrics, type TradeStats } from "./trade_stats.ts";
 import type { BacktestConfig, BacktestResult, Bars, OrderRecord, TradeRecord } from "./types.ts";
 
 /** Everything {@linkcode buildResult} needs from a finished run. */
@@ -53,10 +54,13 @@ export function annualizationOf(config: BacktestConfig, bars: Bars): number {
   return bars.length >= 2 ? inferAnnualization(bars.timestamp) : 252;
 }
 
-/** Per-bar simple returns of buy-and-hold (`close[t] / close[t-1] - 1`, t ≥ 1). */
-export function buyAndHoldReturns(bars: Bars): Float64Array {
+/**
+ * Per-bar simple returns of buy-and-hold (`close[t] / close[t-1] - 1`, t ≥ 1); written into
+ * `into` when given (it must hold `max(0, n - 1)` values).
+ */
+export function buyAndHoldReturns(bars: Bars, into?: Float64Array): Float64Array {
   const n = bars.length, c = bars.close;
-  const r = new Float64Array(Math.max(0, n - 1));
+  const r = into ?? new Float64Array(Math.max(0, n - 1));
   for (let t = 1; t < n; t++) r[t - 1] = c[t] / c[t - 1] - 1;
   return r;
 }
@@ -68,19 +72,29 @@ export function buyAndHoldReturns(bars: Bars): Float64Array {
  */
 export const EQUITY_VALUES: unique symbol = Symbol("wagyu.equityValues");
 
+/**
+ * Key of a non-enumerable property on every result holding its trades' statistics
+ * (`TradeStats`, exactly `tradeStats(result.trades)`), computed from the engine's trade columns
+ * on first read: a sweep that ranks by them need not build the `trades` records. Absent from
+ * JSON.
+ */
+export const TRADE_STATS: unique symbol = Symbol("wagyu.tradeStats");
+
 /** Assembles the `BacktestResult` (metrics through `computeMetrics`). */
 export function buildResult(p: ResultParts): BacktestResult {
   const { bars, equity, portfolio } = p;
   const n = bars.length;
-  const trades: TradeRecord[] = portfolio.trades.slice();
-  if (n > 0) {
-    const open = portfolio.openTrade(bars.close[n - 1]);
-    if (open !== null) trades.push(open);
-  }
+  const open = n > 0 ? portfolio.openTrade(bars.close[n - 1]) : null;
+  const book = portfolio.book;
+  let stats: TradeStats | null = null;
+  // From the trade columns: the same numbers as from the records, without building them.
+  const tradeStats = () => stats ??= book.stats(open);
   const metrics = p.metrics
-    ? computeMetrics(equity, trades, {
+    ? computeMetrics(equity, [], {
+      tradeStats: tradeStats(),
       annualization: p.annualization,
-      benchmark: buyAndHoldReturns(bars),
+      // Lives only for computeMetrics: a reused buffer (see engine/scratch.ts).
+      benchmark: buyAndHoldReturns(bars, scratchArray(SCRATCH.benchmark, Math.max(0, n - 1))),
       exposure: p.exposure,
       feesPaid: portfolio.feesPaid,
     })
@@ -94,7 +108,7 @@ export function buildResult(p: ResultParts): BacktestResult {
       end: n > 0 ? bars.timestamp[n - 1] : null,
     },
     metrics,
-    trades,
+    trades: [] as TradeRecord[],
     equity: [] as { time: number; equity: number }[],
     orders: [] as OrderRecord[],
     logs: p.logs,
@@ -111,7 +125,13 @@ export function buildResult(p: ResultParts): BacktestResult {
   });
   // The raw curve for the sandbox, which ships it as float64 (not enumerable: JSON unchanged).
   Object.defineProperty(result, EQUITY_VALUES, { value: equity });
+  Object.defineProperty(result, TRADE_STATS, { get: tradeStats });
   const orders = p.orders;
   lazyProperty(result, "orders", () => orders.records());
+  lazyProperty(result, "trades", () => {
+    const trades = book.records();
+    if (open !== null) trades.push(open);
+    return trades;
+  });
   return result;
 }

@@ -9,16 +9,15 @@ import type { TradeRecord } from "./types.ts";
 import {
   alphaBeta,
   annualReturn,
-  annualVolatility,
-  calmarRatio,
+  downsideRisk,
   maxDrawdown,
+  nanMeanStd,
   omegaRatio,
-  sharpeRatio,
   simpleReturns,
-  sortinoRatio,
   stabilityOfTimeseries,
   tailRiskStats,
 } from "./metrics.ts";
+import { SCRATCH, scratchArray } from "./scratch.ts";
 
 /** Statistics over the closed trades of a run (open trades are left out). */
 export interface TradeStats {
@@ -194,6 +193,11 @@ export interface ComputeMetricsOptions {
   exposure?: number;
   /** Fees paid over the run; defaults to the sum of the trades' fees. */
   feesPaid?: number;
+  /**
+   * The trades' statistics, already computed (the engine's, from its trade columns); when
+   * given, `trades` is not read.
+   */
+  tradeStats?: TradeStats;
 }
 
 /** Infinity and NaN have no JSON form: both become null. */
@@ -256,7 +260,8 @@ export function computeMetrics(
     throw new RangeError(`annualization must be a positive finite number, got ${String(ann)}`);
   }
   const n = equity.length;
-  const r = simpleReturns(equity);
+  // The returns live only for this call: a reused buffer (see engine/scratch.ts).
+  const r = simpleReturns(equity, n >= 2 ? scratchArray(SCRATCH.returns, n - 1) : undefined);
   const a = { annualization: ann };
 
   let alphaValue = NaN;
@@ -275,19 +280,32 @@ export function computeMetrics(
     [alphaValue, betaValue] = alphaBeta(r, b, a);
   }
 
-  const ts = tradeStats(trades);
+  const ts = opts.tradeStats ?? tradeStats(trades);
   const tail = tailRiskStats(r);
   const cagrValue = annualReturn(r, a);
+  const mdd = maxDrawdown(r);
+  // annualVolatility(r, a), sharpeRatio(r, a) and sortinoRatio(r, a), each as its own code
+  // computes it, from one mean and one standard deviation.
+  const m = r.length;
+  let volatility = NaN, sharpe = NaN, sortino = NaN;
+  if (m >= 2) {
+    const { mean, std } = nanMeanStd(r);
+    volatility = std * Math.pow(ann, 1 / 2);
+    sharpe = mean / std * Math.sqrt(ann);
+    sortino = (mean * ann) / downsideRisk(r, { requiredReturn: 0, annualization: ann });
+  }
+  // calmarRatio(r, a) from the values above (its own definition, without two more passes).
+  const calmar = !(mdd < 0) ? NaN : cagrValue / Math.abs(mdd);
   return {
     totalReturn: _json(totalReturn(equity)),
     cagr: _json(cagrValue),
     annualReturn: _json(cagrValue),
-    annualVolatility: _json(annualVolatility(r, a)),
-    sharpeRatio: _json(sharpeRatio(r, a)),
-    sortinoRatio: _json(sortinoRatio(r, a)),
-    calmarRatio: _json(calmarRatio(r, a)),
+    annualVolatility: _json(volatility),
+    sharpeRatio: _json(sharpe),
+    sortinoRatio: _json(sortino),
+    calmarRatio: _json(calmar === Infinity || calmar === -Infinity ? NaN : calmar),
     omegaRatio: _json(omegaRatio(r, a)),
-    maxDrawdown: _json(maxDrawdown(r)),
+    maxDrawdown: _json(mdd),
     maxDrawdownDuration: _json(maxDrawdownDuration(equity)),
     stabilityOfTimeseries: _json(stabilityOfTimeseries(r)),
     tailRatio: _json(tail.tailRatio),

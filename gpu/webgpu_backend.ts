@@ -10,6 +10,7 @@
 import type { ComboRule, Operand } from "./families.ts";
 import type { DecisionKernel, KernelBatch } from "./family_grid.ts";
 import { COMBO_WORDS, CONST_REF, FLAG, NAN_WORD, orderKey, writeKeys } from "./pack.ts";
+import { BackendUnavailableError } from "./backend_unavailable_error.ts";
 
 const WORKGROUP = 64;
 /** Bars per dispatch (see the kernel: llvmpipe caps a loop at 65535 iterations). */
@@ -164,8 +165,16 @@ export async function webgpuUnavailableReason(): Promise<string | null> {
 
 /** Options of `WebGpuKernel.create`. */
 export interface WebGpuKernelOptions {
-  /** Event slots per combination before a combination is re-run with more. @default 256 */
+  /**
+   * Event slots per combination in a batch's first pass; combinations with more events are
+   * re-run with room for them. Later batches start from what earlier ones needed. @default 256
+   */
   capacity?: number;
+  /**
+   * Largest storage buffer to use, in bytes (at most the device's limits; tests lower it to
+   * exercise splitting). @default the device's maxStorageBufferBindingSize / maxBufferSize
+   */
+  maxBindingBytes?: number;
 }
 
 /** The WebGPU decision kernel. Create with `await WebGpuKernel.create()`. */
@@ -177,6 +186,8 @@ export class WebGpuKernel implements DecisionKernel {
   #pipeline: GPUComputePipeline;
   #capacity: number;
   #maxBinding: number;
+  /** Events the busiest combination of the last batch needed: the next batch's first guess. */
+  #learned = 0;
 
   private constructor(
     device: GPUDevice,
@@ -184,6 +195,7 @@ export class WebGpuKernel implements DecisionKernel {
     info: string,
     fallback: boolean,
     capacity: number,
+    maxBindingBytes: number,
   ) {
     this.#device = device;
     this.#pipeline = pipeline;
@@ -193,13 +205,14 @@ export class WebGpuKernel implements DecisionKernel {
     this.#maxBinding = Math.min(
       device.limits.maxStorageBufferBindingSize,
       device.limits.maxBufferSize,
+      maxBindingBytes,
     );
   }
 
   /** Requests an adapter and compiles the kernel; throws when no adapter exists. */
   static async create(opts: WebGpuKernelOptions = {}): Promise<WebGpuKernel> {
     const reason = await webgpuUnavailableReason();
-    if (reason) throw new Error(`WebGPU unavailable: ${reason}`);
+    if (reason) throw new BackendUnavailableError("webgpu", `WebGPU unavailable: ${reason}`);
     const adapter = (await navigator.gpu.requestAdapter({ powerPreference: "high-performance" }))!;
     const device = await adapter.requestDevice({
       requiredLimits: {
@@ -221,6 +234,7 @@ export class WebGpuKernel implements DecisionKernel {
       // deno-lint-ignore no-explicit-any
       Boolean((info as any)?.isFallbackAdapter ?? (adapter as any).isFallbackAdapter),
       opts.capacity ?? 256,
+      opts.maxBindingBytes ?? Infinity,
     );
   }
 
@@ -241,21 +255,42 @@ export class WebGpuKernel implements DecisionKernel {
     try {
       const all = Array.from({ length: batch.rules.length }, (_, i) => i);
       const result: Uint32Array[] = new Array(batch.rules.length);
-      let todo = all, cap = Math.min(this.#capacity, Math.max(1, batch.n));
+      // First guess: the configured capacity, or what the last batch needed when more (grids
+      // on long series trade thousands of times: a second pass for every combination would
+      // double the device time). Capped so that one combination's slots fit in a buffer.
+      const perComboMax = Math.max(1, Math.floor(this.#maxBinding / 4) - 1);
+      let cap = Math.min(
+        Math.max(this.#capacity, this.#learned),
+        Math.max(1, batch.n),
+        perComboMax,
+      );
+      let todo = all, most = 0;
       while (todo.length > 0) {
-        const rules = todo.map((i) => batch.rules[i]);
-        const { counts, events } = await this.#run(seriesBuf, rules, slots, batch.n, cap);
         const again: number[] = [];
         let need = 0;
-        todo.forEach((ci, k) => {
-          if (counts[k] > cap) {
-            again.push(ci);
-            need = Math.max(need, counts[k]);
-          } else result[ci] = events[k];
-        });
+        // Dispatches whose output buffer (count × (cap + 1) words) stays within the limit.
+        const per = Math.max(1, Math.floor(this.#maxBinding / ((cap + 1) * 4)));
+        for (let at = 0; at < todo.length; at += per) {
+          const part = todo.slice(at, at + per);
+          const rules = part.map((i) => batch.rules[i]);
+          const { counts, events } = await this.#run(seriesBuf, rules, slots, batch.n, cap);
+          part.forEach((ci, k) => {
+            most = Math.max(most, counts[k]);
+            if (counts[k] > cap) {
+              again.push(ci);
+              need = Math.max(need, counts[k]);
+            } else result[ci] = events[k];
+          });
+        }
+        if (again.length > 0 && need > perComboMax) {
+          throw new RangeError(
+            `A combination has ${need} events, more than a ${this.#maxBinding}-byte buffer holds`,
+          );
+        }
         todo = again;
         cap = need;
       }
+      this.#learned = most;
       return result;
     } finally {
       seriesBuf.destroy();

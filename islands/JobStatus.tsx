@@ -22,11 +22,11 @@ export default function JobStatus() {
   for (const j of list) if (j.status in local) local[j.status]++;
   // the server's totals cover every job, not only the ones this page has listed; the local
   // tally stands in until the first /api/stats answer (and is ahead of it by up to a poll)
-  const server = serverStats.value?.jobs as Record<string, unknown> | undefined;
+  const server = serverStats.value?.jobs;
   const counts: Record<string, number> = {};
   for (const k of ORDER) {
     const v = server?.[k];
-    if (typeof v !== "number") counts[k] = local[k];
+    if (v === undefined) counts[k] = local[k];
     // finished counts only grow, so the larger is the fresher; live ones come from the server
     else counts[k] = k === "completed" || k === "failed" ? Math.max(v, local[k]) : v;
   }

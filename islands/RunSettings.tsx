@@ -9,6 +9,21 @@ import { useSignal } from "@preact/signals";
 import { datasets, type RunSettings as Settings, settings } from "../ui/app_state.ts";
 import { uploadDataset } from "../ui/strategy_session.ts";
 
+/** The objectives offered; typed against the server's request schema, so none goes stale. */
+const OBJECTIVES = [
+  "sharpe",
+  "sortino",
+  "calmar",
+  "cagr",
+  "totalReturn",
+  "maxDrawdown",
+  "profitFactor",
+] as const satisfies readonly Settings["objective"][];
+/** The optimizer backends offered (the server's `backend` enum). */
+const BACKENDS = ["auto", "workers", "webgpu", "gpujs", "cpu"] as const satisfies readonly Settings[
+  "backend"
+][];
+
 function set<K extends keyof Settings>(key: K, value: Settings[K]): void {
   settings.value = { ...settings.value, [key]: value };
 }
@@ -196,21 +211,23 @@ export default function RunSettings() {
           <select
             id="set-objective"
             value={s.objective}
-            onChange={(e) => set("objective", (e.currentTarget as HTMLSelectElement).value)}
+            onChange={(e) =>
+              set(
+                "objective",
+                (e.currentTarget as HTMLSelectElement).value as Settings["objective"],
+              )}
           >
-            {["sharpe", "sortino", "calmar", "cagr", "totalReturn", "maxDrawdown", "profitFactor"]
-              .map((o) => <option key={o} value={o}>{o}</option>)}
+            {OBJECTIVES.map((o) => <option key={o} value={o}>{o}</option>)}
           </select>
         </Field>
         <Field label="Optimizer backend">
           <select
             id="set-backend"
             value={s.backend}
-            onChange={(e) => set("backend", (e.currentTarget as HTMLSelectElement).value)}
+            onChange={(e) =>
+              set("backend", (e.currentTarget as HTMLSelectElement).value as Settings["backend"])}
           >
-            {["auto", "workers", "webgpu", "gpujs", "cpu"].map((b) => (
-              <option key={b} value={b}>{b}</option>
-            ))}
+            {BACKENDS.map((b) => <option key={b} value={b}>{b}</option>)}
           </select>
         </Field>
         <label class="field check">

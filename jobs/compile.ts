@@ -71,6 +71,31 @@ function compilerOptions(ts: Ts): TS.CompilerOptions {
 export async function transpileStrategy(
   code: string,
 ): Promise<{ ok: true; js: string } | { ok: false; diagnostics: Diagnostic[] }> {
+  // Sweeps and walk-forward runs send the same source hundreds of times: parse it once.
+  const hit = transpiled.get(code);
+  if (hit !== undefined) {
+    transpiled.delete(code);
+    transpiled.set(code, hit); // most recently used last
+    return structuredClone(hit);
+  }
+  const out = await transpileUncached(code);
+  transpiled.set(code, out);
+  if (transpiled.size > TRANSPILE_CACHE_SIZE) {
+    transpiled.delete(transpiled.keys().next().value!);
+  }
+  return structuredClone(out);
+}
+
+/** Sources kept by `transpileStrategy` (least recently used goes first). */
+const TRANSPILE_CACHE_SIZE = 64;
+const transpiled = new Map<
+  string,
+  { ok: true; js: string } | { ok: false; diagnostics: Diagnostic[] }
+>();
+
+async function transpileUncached(
+  code: string,
+): Promise<{ ok: true; js: string } | { ok: false; diagnostics: Diagnostic[] }> {
   const ts = await loadTs();
   const sf = ts.createSourceFile(USER_FILE, code, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
   const syntax = syntaxDiagnostics(ts, sf);

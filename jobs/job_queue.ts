@@ -25,6 +25,8 @@ import type { ServerStats } from "./server_stats.ts";
 export interface JobProgress {
   progress: number;
   equity?: number;
+  /** New items for a scatter plot: accumulated across throttled reports, see {@link JobContext}. */
+  points?: unknown[];
   [key: string]: unknown;
 }
 
@@ -35,7 +37,11 @@ export interface JobContext {
   readonly request: unknown;
   /** Aborted when the job is cancelled or the queue shuts down. */
   readonly signal: AbortSignal;
-  /** Reports progress; throttled to a message per 1 % or per `progressIntervalMs`. */
+  /**
+   * Reports progress; throttled to a message per 1 % or per `progressIntervalMs`. An array in
+   * `points` (an optimization's combinations finished since the last report) is accumulated,
+   * never dropped: every point goes out exactly once, with the next message(s).
+   */
   progress(p: JobProgress): void;
   /** Announces a closed trade. */
   trade(t: TradeRecord): void;
@@ -94,6 +100,10 @@ interface Live {
   tradesTotal: number;
   /** Trades not announced yet: sent as one `trade` message with the next progress. */
   pendingTrades: TradeRecord[];
+  /** Points reported but not announced yet: sent with the next progress message(s). */
+  pendingPoints: unknown[];
+  /** Whether this job still counts in `runningCount` (see #release). */
+  counted: boolean;
   controller: AbortController;
   done: Promise<void>;
   lastSentAt: number;
@@ -105,6 +115,12 @@ interface Live {
 const SNAPSHOT_TRADES = 200;
 /** Most trades in one `trade` message. */
 const MAX_TRADES_PER_MESSAGE = 500;
+/**
+ * Most points in one progress message (an optimization's points are ~250 bytes of JSON each,
+ * so a message stays near 128 KiB, well under a client's 1 MiB buffer). More pending points
+ * go out as several consecutive messages.
+ */
+export const MAX_POINTS_PER_MESSAGE = 500;
 
 /**
  * Bounded-concurrency job queue backed by a {@link JobStore} and announced on a
@@ -122,6 +138,8 @@ export class JobQueue {
   readonly #stats: ServerStats | undefined;
   readonly #resultUrl: (job: JobRecord) => string;
   readonly #waiting: JobRecord[] = [];
+  /** Submits between their limit check and their push onto #waiting (a KV write). */
+  #reserving = 0;
   readonly #live = new Map<string, Live>();
   #running = 0;
   #closed = false;
@@ -169,7 +187,7 @@ export class JobQueue {
           error: `The server restarted while this job was ${was}; ` +
             `restart recovery is set to fail (WAGYU_RECOVERY=fail)`,
         });
-        this.#stats?.recordEnd("failed");
+        this.#stats?.recordEnd("failed", job.kind);
         failed.push(job.id);
       } else {
         const rec = was === "running"
@@ -191,8 +209,18 @@ export class JobQueue {
   async submit(kind: JobKind, request: unknown): Promise<JobRecord> {
     if (this.#closed) throw new Error("The job queue is shut down");
     if (!this.#runners[kind]) throw new Error(`No runner for job kind ${kind}`);
-    if (this.#waiting.length >= this.maxQueued) throw new QueueFullError(this.maxQueued);
-    const job = await this.store.create(kind, request);
+    // Submits that are still writing their record count against the limit too: without this,
+    // a burst arriving together passes the check before any of them is in #waiting.
+    if (this.#waiting.length + this.#reserving >= this.maxQueued) {
+      throw new QueueFullError(this.maxQueued);
+    }
+    this.#reserving++;
+    let job: JobRecord;
+    try {
+      job = await this.store.create(kind, request);
+    } finally {
+      this.#reserving--;
+    }
     this.#waiting.push(job);
     this.hub.publish(this.#progressMessage(job.id, kind, "queued", 0, null, {}));
     this.#pump();
@@ -219,7 +247,7 @@ export class JobQueue {
         finishedAt: Date.now(),
         error: "Cancelled while queued",
       });
-      this.#stats?.recordEnd("cancelled");
+      this.#stats?.recordEnd("cancelled", job.kind);
       this.#announceEnd(rec, job.kind);
       return rec;
     }
@@ -313,6 +341,8 @@ export class JobQueue {
         trades: [],
         tradesTotal: 0,
         pendingTrades: [],
+        pendingPoints: [],
+        counted: true,
         controller: new AbortController(),
         done: Promise.resolve(),
         lastSentAt: 0,
@@ -322,7 +352,7 @@ export class JobQueue {
       this.#live.set(job.id, live);
       live.done = this.#run(live).finally(() => {
         this.#live.delete(job.id);
-        this.#running--;
+        this.#release(live);
         this.#pump();
       });
     }
@@ -340,20 +370,43 @@ export class JobQueue {
     });
   }
 
+  /**
+   * Stops counting a job as running. Called in the same synchronous step as the stats
+   * update that follows its final store transition, so that nobody who sees the job final
+   * (its status, its `complete`/`error` message, /api/stats) sees it still running.
+   */
+  #release(live: Live): void {
+    if (!live.counted) return;
+    live.counted = false;
+    this.#running--;
+  }
+
   #emitProgress(live: Live): void {
     this.#flushTrades(live);
     live.lastSentAt = Date.now();
     live.lastSentProgress = live.progress;
-    this.hub.publish(
-      this.#progressMessage(
-        live.job.id,
-        live.job.kind,
-        live.status,
-        live.progress,
-        live.equity,
-        live.extra,
-      ),
-    );
+    // Every pending point goes out once: in batches of MAX_POINTS_PER_MESSAGE, each batch a
+    // full progress message (so a client that reads any one of them has the current state).
+    do {
+      const extra = live.pendingPoints.length > 0
+        ? { ...live.extra, points: live.pendingPoints.splice(0, MAX_POINTS_PER_MESSAGE) }
+        : live.extra;
+      this.hub.publish(
+        this.#progressMessage(
+          live.job.id,
+          live.job.kind,
+          live.status,
+          live.progress,
+          live.equity,
+          extra,
+        ),
+      );
+    } while (live.pendingPoints.length > 0);
+  }
+
+  /** Sends the points still pending (before a job's final message). */
+  #flushPoints(live: Live): void {
+    if (live.pendingPoints.length > 0) this.#emitProgress(live);
   }
 
   async #run(live: Live): Promise<void> {
@@ -382,20 +435,28 @@ export class JobQueue {
     try {
       if (live.controller.signal.aborted) throw live.controller.signal.reason;
       const request = await this.store.getRequest(job);
+      // A cancel while the request was read: never start the runner with a dead signal.
+      if (live.controller.signal.aborted) throw live.controller.signal.reason;
       const ctx: JobContext = {
         job,
         request,
         signal: live.controller.signal,
         progress: (p) => {
-          const { progress, equity, ...extra } = p;
+          const { progress, equity, points, ...extra } = p;
           live.progress = Math.min(1, Math.max(0, progress));
           if (typeof equity === "number") live.equity = equity;
           live.extra = extra;
+          // Points are new items, not state: a throttled report must not drop them.
+          if (Array.isArray(points)) {
+            for (let i = 0; i < points.length; i++) live.pendingPoints.push(points[i]);
+          }
           // A message each time a whole percent is crossed (0.01, 0.02, … exactly, without
-          // the drift of "1 % since the last one"), and at least every interval.
+          // the drift of "1 % since the last one"), at least every interval, and as soon as a
+          // full batch of points waits (bounded memory and message size).
           if (
             Math.floor(live.progress * 100) > Math.floor(live.lastSentProgress * 100) ||
-            Date.now() - live.lastSentAt >= this.#intervalMs
+            Date.now() - live.lastSentAt >= this.#intervalMs ||
+            live.pendingPoints.length >= MAX_POINTS_PER_MESSAGE
           ) {
             this.#emitProgress(live);
           }
@@ -414,6 +475,7 @@ export class JobQueue {
       if (live.controller.signal.aborted) throw live.controller.signal.reason;
       clearInterval(live.timer);
       this.#flushTrades(live);
+      this.#flushPoints(live);
       const json = JSON.stringify(outcome.result ?? null);
       const rec = await this.store.transition(id, "completed", {
         finishedAt: Date.now(),
@@ -421,6 +483,7 @@ export class JobQueue {
         summary: outcome.summary ?? null,
       }, json);
       this.#stats?.recordRun(kind, outcome.bars ?? 0, performance.now() - t0);
+      this.#release(live);
       const data = { status: "completed", progress: 1, summary: rec.summary };
       const light: WsMessage = {
         type: "complete",
@@ -442,12 +505,16 @@ export class JobQueue {
       if (this.#abandon) return;
       const cancelled = live.controller.signal.aborted;
       const message = cancelled ? "Cancelled while running" : this.#describe(err, job);
+      // What the job finished before it ended still reaches the scatter plots.
+      this.#flushTrades(live);
+      this.#flushPoints(live);
       try {
         const rec = await this.store.transition(id, cancelled ? "cancelled" : "failed", {
           finishedAt: Date.now(),
           error: message,
         });
-        this.#stats?.recordEnd(cancelled ? "cancelled" : "failed");
+        this.#stats?.recordEnd(cancelled ? "cancelled" : "failed", kind);
+        this.#release(live);
         this.#announceEnd(rec, kind);
       } catch (storeErr) {
         console.error(`[wagyu] job ${id} could not be marked ended: ${storeErr}`);

@@ -1,46 +1,53 @@
 /**
- * Main module of the sandbox subprocess (started by `runInSandbox`). It reads one job from
- * stdin (and its bars from the file the job names), runs it in a permission-less Worker
- * (`sandbox_worker.ts`), enforces the per-call time budget by watching the Worker's shared
- * control slots, and writes nonce-tagged frames to stdout (a successful result goes to the
- * job's result file, announced by a frame). The process itself runs with
- * `--max-old-space-size`, read access to the sandbox and engine sources and the bars file, and
- * write access to the result file only; a heap blow-up kills this process, never the caller's.
+ * Main module of a sandbox subprocess (started and reused by `sandbox_pool.ts`). It runs jobs
+ * read from stdin one at a time, each in a fresh permission-less Worker (`sandbox_runner.ts`),
+ * and writes nonce-tagged frames to stdout; a successful result goes to the job's result file,
+ * announced by a frame. While idle it keeps one spare Worker prepared (engine loaded, built-ins
+ * frozen) so the next job starts in milliseconds; that Worker is used for one job only.
+ *
+ * The process runs with `--max-old-space-size`, read access to the sandbox and engine sources
+ * and to its private job directory, and write access to that directory only; a heap blow-up
+ * kills this process, never the caller's. It exits when stdin closes (the caller went away or
+ * shut the pool down), removing its job directory (given as its one argument) on the way.
  *
  * @module
  */
+import { packParts } from "./sandbox_codec.ts";
 import {
   FRAME_HEADER_BYTES,
   FrameType,
   type HostRequest,
   NONCE_BYTES,
-  Phase,
-  type SandboxErrorKind,
-  Slot,
-  SLOT_COUNT,
-  type WorkerInit,
-  type WorkerMessage,
 } from "./sandbox_protocol.ts";
+import type { ResultFileInfo } from "./sandbox_protocol.ts";
+import { runInWorker, startStrategyWorker } from "./sandbox_runner.ts";
 
 const encoder = new TextEncoder();
 
-async function readExactly(buf: Uint8Array): Promise<void> {
+async function readExactly(buf: Uint8Array): Promise<boolean> {
   let off = 0;
   while (off < buf.length) {
     const n = await Deno.stdin.read(buf.subarray(off));
-    if (n === null) throw new Error(`stdin ended after ${off} of ${buf.length} bytes`);
+    if (n === null) {
+      if (off === 0) return false;
+      throw new Error(`stdin ended after ${off} of ${buf.length} bytes`);
+    }
     off += n;
   }
+  return true;
 }
 
-async function readRequest(): Promise<{ req: HostRequest; columns: Float64Array[] }> {
+/** The next job, or null when stdin is closed. */
+async function readRequest(): Promise<HostRequest | null> {
   const lenBuf = new Uint8Array(4);
-  await readExactly(lenBuf);
-  const headerLen = new DataView(lenBuf.buffer).getUint32(0, true);
-  const header = new Uint8Array(headerLen);
-  await readExactly(header);
-  const req = JSON.parse(new TextDecoder().decode(header)) as HostRequest;
-  // One buffer per column: each is transferred to the Worker on its own.
+  if (!await readExactly(lenBuf)) return null;
+  const header = new Uint8Array(new DataView(lenBuf.buffer).getUint32(0, true));
+  if (!await readExactly(header)) throw new Error("stdin ended inside a job header");
+  return JSON.parse(new TextDecoder().decode(header)) as HostRequest;
+}
+
+/** Reads the bar columns, one buffer each (each is transferred to the Worker on its own). */
+function readBars(req: HostRequest): Float64Array[] {
   const columns: Float64Array[] = [];
   const file = Deno.openSync(req.barsPath, { read: true });
   try {
@@ -58,11 +65,11 @@ async function readRequest(): Promise<{ req: HostRequest; columns: Float64Array[
   } finally {
     file.close();
   }
-  return { req, columns };
+  return columns;
 }
 
-/** Writes `parts` to the result file (a file write is one copy; a pipe would be hundreds). */
-function writeResultFile(path: string, parts: Uint8Array[]): void {
+/** Writes `parts` to `path` (a file write is one copy; a pipe would be hundreds). */
+function writeFile(path: string, parts: Uint8Array[]): void {
   const file = Deno.openSync(path, { write: true, create: true, truncate: true });
   try {
     for (const p of parts) {
@@ -85,161 +92,80 @@ function writeAll(bytes: Uint8Array): void {
   while (off < bytes.length) off += Deno.stdout.writeSync(bytes.subarray(off));
 }
 
-const { req, columns } = await readRequest();
-const nonce = hexToBytes(req.nonce);
-if (nonce.length !== NONCE_BYTES) throw new Error("Bad nonce");
-
-function writeFrame(type: number, json: unknown, binary?: Uint8Array[]): void {
-  const body = json instanceof Uint8Array ? json : encoder.encode(JSON.stringify(json));
-  let binLen = 0;
-  for (const b of binary ?? []) binLen += b.length;
+function writeFrame(nonce: Uint8Array, type: number, json: unknown): void {
+  const body = encoder.encode(JSON.stringify(json));
   const head = new Uint8Array(NONCE_BYTES + FRAME_HEADER_BYTES);
   head.set(nonce);
   const view = new DataView(head.buffer);
   view.setUint8(NONCE_BYTES, type);
   view.setUint32(NONCE_BYTES + 1, body.length, true);
-  view.setUint32(NONCE_BYTES + 5, binLen, true);
+  view.setUint32(NONCE_BYTES + 5, 0, true);
   writeAll(head);
   writeAll(body);
-  for (const b of binary ?? []) writeAll(b);
 }
 
-let finished = false;
-function finishWithError(kind: SandboxErrorKind, message: string, bar: number | null): void {
-  if (finished) return;
-  finished = true;
-  worker.terminate();
-  writeFrame(FrameType.Error, { kind, message, bar, logs: [] });
-  Deno.exit(0);
-}
-
-const control = new Int32Array(new SharedArrayBuffer(SLOT_COUNT * 4));
-const worker = new Worker(new URL("./sandbox_worker.ts", import.meta.url), {
-  type: "module",
-  name: "strategy",
-  deno: { permissions: "none" },
-});
-
-worker.onmessage = (e: MessageEvent<WorkerMessage>) => {
-  if (finished) return;
-  const m = e.data;
-  switch (m.type) {
-    case "progress":
-      writeFrame(FrameType.Progress, m.progress);
-      break;
-    case "trades":
-      writeFrame(FrameType.Trades, m.trades);
-      break;
-    case "result":
-      finished = true;
-      worker.terminate();
-      {
-        const binary = [
-          new Uint8Array(m.equityTime.buffer, m.equityTime.byteOffset, m.equityTime.byteLength),
-          new Uint8Array(m.equityValue.buffer, m.equityValue.byteOffset, m.equityValue.byteLength),
-          m.orders,
-        ];
-        writeResultFile(req.resultPath, [...binary, m.json]);
-        let binaryBytes = 0;
-        for (const b of binary) binaryBytes += b.length;
-        writeFrame(FrameType.ResultFile, { jsonBytes: m.json.length, binaryBytes });
-      }
-      Deno.exit(0);
-      break;
-    case "error":
-      finished = true;
-      worker.terminate();
-      writeFrame(FrameType.Error, { kind: m.kind, message: m.message, bar: m.bar, logs: m.logs });
-      Deno.exit(0);
-      break;
-    default: {
-      const _exhaustive: never = m;
-      throw new Error(`Unknown worker message ${JSON.stringify(_exhaustive)}`);
-    }
-  }
-};
-worker.onerror = (e: ErrorEvent) => {
-  e.preventDefault();
-  finishWithError("runtime", `Strategy error: ${e.message}`, null);
-};
-worker.onmessageerror = () => {
-  finishWithError("runtime", "The strategy sent a message that could not be read", null);
-};
-
-// Backstop for an orphaned host (the caller enforces the limit itself and kills us first).
-setTimeout(
-  () => finishWithError("timeout", `Backtest exceeded the time limit of ${req.timeoutMs} ms`, null),
-  req.timeoutMs + 2000,
-);
-
-// The watchdog: a call is "stuck" when the phase says user code is running and the call
-// counter has not moved for longer than the budget. Poll often enough that the overshoot is
-// a small fraction of the budget.
-const budget = req.onDataTimeoutMs;
-const pollMs = Math.max(5, Math.min(50, Math.floor(budget / 10)));
-let lastCalls = -1;
-let lastPhase = -1;
-let since = performance.now();
-setInterval(() => {
-  const phase = Atomics.load(control, Slot.Phase);
-  const calls = Atomics.load(control, Slot.Calls);
-  const now = performance.now();
-  if (phase === Phase.Engine || calls !== lastCalls || phase !== lastPhase) {
-    lastCalls = calls;
-    lastPhase = phase;
-    since = now;
+async function runJob(req: HostRequest, worker: Worker): Promise<void> {
+  const nonce = hexToBytes(req.nonce);
+  if (nonce.length !== NONCE_BYTES) throw new Error("Bad nonce");
+  let columns: Float64Array[];
+  try {
+    columns = readBars(req);
+  } catch (e) {
+    worker.terminate();
+    writeFrame(nonce, FrameType.Error, {
+      kind: "runtime",
+      message: `Sandbox could not read the bars: ${(e as Error).message}`,
+      bar: null,
+      logs: [],
+    });
     return;
   }
-  const ms = Math.round(now - since);
-  if (now - since <= budget) return;
-  const bar = Atomics.load(control, Slot.Bar);
-  switch (phase) {
-    case Phase.Loading:
-      finishWithError(
-        "timeout",
-        `Strategy module top-level code did not finish within ${budget} ms (an infinite loop, or a top-level promise that never settles?)`,
-        null,
-      );
-      break;
-    case Phase.Init:
-      finishWithError(
-        "timeout",
-        `Strategy constructor or Initialize() did not return within ${budget} ms`,
-        null,
-      );
-      break;
-    default:
-      finishWithError(
-        "timeout",
-        `OnData on bar ${bar} did not return within the per-call limit of ${budget} ms (ran at least ${ms} ms)`,
-        bar,
-      );
+  const job = runInWorker(worker, {
+    js: req.js,
+    params: req.params,
+    config: req.config,
+    columns,
+    onDataTimeoutMs: req.onDataTimeoutMs,
+    logBytes: req.logBytes,
+    streamTrades: req.streamTrades,
+  }, {
+    onProgress: (p) => writeFrame(nonce, FrameType.Progress, p),
+    onTrades: (t) => writeFrame(nonce, FrameType.Trades, t),
+  });
+  // Backstop should the caller not enforce the limit (it kills this process first).
+  const backstop = setTimeout(
+    () => job.stop("timeout", `Backtest exceeded the time limit of ${req.timeoutMs} ms`),
+    req.timeoutMs + 2000,
+  );
+  const outcome = await job.done;
+  clearTimeout(backstop);
+  if (outcome.type === "error") {
+    const { kind, message, bar, logs } = outcome;
+    writeFrame(nonce, FrameType.Error, { kind, message, bar, logs });
+    return;
   }
-}, pollMs);
-
-/** The engine's modules and the protocol: what the Worker's module graph can contain. */
-function trustedModules(): string[] {
-  const engine = new URL("../engine/", import.meta.url);
-  const out = [new URL("./sandbox_protocol.ts", import.meta.url).href];
-  for (const e of Deno.readDirSync(engine)) {
-    if (e.isFile && e.name.endsWith(".ts")) out.push(new URL(e.name, engine).href);
-  }
-  return out.sort();
+  const { chunks, layout } = packParts(outcome.parts);
+  let metaOffset = 0;
+  for (const c of chunks) metaOffset += c.length;
+  writeFile(req.resultPath, [...chunks, outcome.meta]);
+  const info: ResultFileInfo = { layout, metaOffset, metaBytes: outcome.meta.length };
+  writeFrame(nonce, FrameType.ResultFile, info);
 }
 
-const init: WorkerInit = {
-  js: req.js,
-  params: req.params,
-  config: req.config,
-  timestamp: columns[0],
-  open: columns[1],
-  high: columns[2],
-  low: columns[3],
-  close: columns[4],
-  volume: columns[5],
-  control,
-  logBytes: req.logBytes,
-  streamTrades: req.streamTrades,
-  trustedModules: trustedModules(),
-};
-worker.postMessage(init, columns.map((c) => c.buffer));
+/** This process' private job directory (the only one it may write); removed on exit. */
+const jobDir = Deno.args[0] ?? "";
+let spare = startStrategyWorker();
+for (let req = await readRequest(); req !== null; req = await readRequest()) {
+  const worker = spare;
+  await runJob(req, worker);
+  // The next job's Worker: prepared while this process waits for it.
+  spare = startStrategyWorker();
+}
+spare.terminate();
+// stdin closed: the caller shut the pool down or went away (then it cannot clean up after us).
+try {
+  Deno.removeSync(jobDir, { recursive: true });
+} catch {
+  // already removed, or no directory was given
+}
+Deno.exit(0);

@@ -1,7 +1,9 @@
 /**
- * Messages between the three parts of the sandbox: the caller's process (`sandbox.ts`), the
- * sandbox subprocess host (`sandbox_host.ts`) and the permission-less Worker that runs the user
- * strategy together with the engine (`sandbox_worker.ts`).
+ * Messages between the parts of the sandbox: the caller's process (`sandbox.ts`,
+ * `sandbox_pool.ts`), the long-lived sandbox subprocess (`sandbox_host.ts`), and the
+ * permission-less Worker that runs the user strategy together with the engine
+ * (`sandbox_worker.ts`, driven by `sandbox_runner.ts` in the subprocess or, in worker mode, in
+ * the caller).
  *
  * The host talks to the caller over its stdout in binary frames that start with a random
  * per-job nonce: user code cannot learn the nonce (it never enters the Worker), so bytes the
@@ -10,6 +12,7 @@
  * @module
  */
 import type { BacktestConfig, TradeRecord } from "../engine/types.ts";
+import type { PartLayout } from "./sandbox_codec.ts";
 
 /** Why a sandboxed job failed; the `kind` of `SandboxError`. */
 export type SandboxErrorKind =
@@ -28,9 +31,12 @@ export interface SandboxProgress {
   equity: number;
 }
 
-/** The job description the caller writes to the host's stdin (the bars are in `barsPath`). */
+/**
+ * One job the caller writes to the long-lived host's stdin (a little-endian u32 length, then
+ * this as UTF-8 JSON); the bars are in `barsPath`. The host runs jobs one at a time.
+ */
 export interface HostRequest {
-  /** Hex nonce that starts every frame the host writes to stdout. */
+  /** Hex nonce that starts every frame the host writes to stdout for this job. */
   nonce: string;
   /** The strategy as JavaScript (an ES module with a default-exported class). */
   js: string;
@@ -40,14 +46,14 @@ export interface HostRequest {
    * column (a file, not stdin: a pipe moves the 48 MB of a million bars in 64 KB steps, each a
    * context switch; that took ~0.4 s of a 1M-bar job on the 2-core machine). */
   length: number;
-  /** The bar columns (read-only for the host; the caller deletes it after the job). */
+  /** The bar columns, in the process' private directory (the caller deletes it). */
   barsPath: string;
-  /** Where the host writes a successful result (the only path it may write); see
+  /** Where the host writes a successful result (in the same directory); see
    * `FrameType.ResultFile`. */
   resultPath: string;
   onDataTimeoutMs: number;
-  /** The job's wall-clock limit: the host exits on its own shortly after (a backstop should
-   * the caller die without killing it). */
+  /** The job's wall-clock limit: the host stops the job on its own shortly after (a backstop
+   * should the caller not kill it first). */
   timeoutMs: number;
   logBytes: number;
   /** Whether the caller wants closed trades streamed (otherwise they only come in the result). */
@@ -82,24 +88,15 @@ export const Phase = Object.freeze(
   } as const,
 );
 
-/** Messages the Worker posts to the host. */
+/** Messages the Worker posts to the thread that started it. */
 export type WorkerMessage =
+  /** Prepared (engine loaded, built-ins frozen): the job's own time starts now. */
+  | { type: "ready" }
   | { type: "progress"; progress: SandboxProgress }
   /** Closed trades since the last message, batched with progress so the loop stays fast. */
   | { type: "trades"; trades: TradeRecord[] }
-  | {
-    type: "result";
-    /**
-     * The result as UTF-8 JSON with `equity: null` (serialized in the Worker: cheaper than a
-     * structured clone plus a second serialization in the host); the curve travels as two
-     * transferred arrays.
-     */
-    json: Uint8Array;
-    /** `orders` as UTF-8 JSON: the caller parses it on first read (it is often never read). */
-    orders: Uint8Array;
-    equityTime: Float64Array;
-    equityValue: Float64Array;
-  }
+  /** The result, encoded by `encodeResult` (sandbox_codec.ts); the parts are transferred. */
+  | { type: "result"; meta: Uint8Array; parts: (Float64Array | Uint8Array)[] }
   | { type: "error"; kind: SandboxErrorKind; message: string; bar: number | null; logs: string[] };
 
 /** Frame types on the host's stdout. */
@@ -108,17 +105,12 @@ export const FrameType = Object.freeze(
     Progress: 1,
     /** JSON: an array of closed trades. */
     Trades: 2,
-    /**
-     * JSON: the result with `equity` and `orders` null; binary: equity times, equity values
-     * (float64, `bars.count` each), then the orders as UTF-8 JSON.
-     */
-    Result: 3,
     /** JSON: `{ kind, message, bar, logs }`. */
     Error: 4,
     /**
-     * JSON: `{ jsonBytes, binaryBytes }`: the result was written to `HostRequest.resultPath`
-     * as the binary part of a `Result` frame (so the float64 arrays start 8-byte aligned),
-     * then its JSON part. Only this nonce-tagged frame makes the caller read the file.
+     * JSON: `{ layout, metaOffset, metaBytes }` (`ResultFileInfo`): the encoded result was
+     * written to `HostRequest.resultPath`, its binary parts 8-byte aligned at the offsets of
+     * `layout`, then the meta JSON. Only this nonce-tagged frame makes the caller read the file.
      */
     ResultFile: 5,
   } as const,
@@ -129,8 +121,30 @@ export const FRAME_HEADER_BYTES = 9;
 /** Length of the nonce in bytes (written as-is, not hex, in frames). */
 export const NONCE_BYTES = 16;
 
-/** The one message the host posts to the Worker: the job, with the bar columns transferred. */
+/** Where a `FrameType.ResultFile` frame says the parts and the meta JSON are. */
+export interface ResultFileInfo {
+  layout: PartLayout;
+  metaOffset: number;
+  metaBytes: number;
+}
+
+/**
+ * The first message to a fresh Worker (posted as soon as it is created, so a spare Worker is
+ * ready before its job arrives): it freezes the trusted modules and the built-ins.
+ */
+export interface WorkerPrepare {
+  type: "prepare";
+  /**
+   * URLs of the trusted modules that may be in the Worker's module graph (the engine and the
+   * sandbox's own). Whatever of them is loaded can also be imported by user code (no permission
+   * is checked for a module already loaded), so the Worker freezes their exports first.
+   */
+  trustedModules: string[];
+}
+
+/** The job message to a prepared Worker, with the bar columns transferred. */
 export interface WorkerInit {
+  type: "job";
   js: string;
   params?: Record<string, unknown>;
   config?: Partial<BacktestConfig> & { slippageBps?: number };
@@ -144,10 +158,4 @@ export interface WorkerInit {
   control: Int32Array;
   logBytes: number;
   streamTrades: boolean;
-  /**
-   * URLs of the trusted modules that may be in the Worker's module graph (the engine and this
-   * protocol). Whatever of them is loaded can also be imported by user code (no permission is
-   * checked for a module already loaded), so the Worker freezes their exports first.
-   */
-  trustedModules: string[];
 }

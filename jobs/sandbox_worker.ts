@@ -1,15 +1,16 @@
 /**
  * Worker entry of the sandbox: runs one user strategy together with the engine loop, so no
- * message crosses the Worker boundary per bar. Started by `sandbox_host.ts` with
+ * message crosses the Worker boundary per bar. Started by `sandbox_runner.ts` with
  * `deno: { permissions: "none" }`: file, network, env, run, ffi and sys access throw
  * `NotCapable`, and imports of local or remote modules from the user code are refused.
  *
- * Before the user module is evaluated this file (1) replaces `console` with a bounded
- * per-job capture, (2) removes the ways out it does not need (`Deno.exit`, `self.close`,
- * `Worker`, stdio), and (3) freezes the intrinsics the engine calls on bar arrays, so user
- * code cannot hook a prototype method or getter to observe the engine's full (future) bars.
- * Each job gets a fresh Worker in a fresh process, so prototype pollution never reaches
- * another job.
+ * On its first message ("prepare", posted when the Worker is created, so a spare Worker does
+ * this before its job arrives) this file (1) replaces `console` with a bounded per-job
+ * capture, (2) removes the ways out it does not need (`Deno.exit`, `self.close`, `Worker`,
+ * stdio), and (3) freezes the intrinsics the engine calls on bar arrays, so user code cannot
+ * hook a prototype method or getter to observe the engine's full (future) bars. Then it runs
+ * exactly one job ("job") and is terminated: every job gets a fresh Worker (a fresh isolate),
+ * so prototype pollution never reaches another job, even in a reused sandbox process.
  *
  * Per-call time limits: user code cannot be interrupted from inside, so around every entry
  * into user code (module evaluation, constructor, `Initialize`, `OnData`) this file writes the
@@ -27,12 +28,14 @@ import type {
   StrategyContext,
   TradeRecord,
 } from "../engine/types.ts";
+import { encodeResult } from "./sandbox_codec.ts";
 import {
   Phase,
   type SandboxErrorKind,
   Slot,
   type WorkerInit,
   type WorkerMessage,
+  type WorkerPrepare,
 } from "./sandbox_protocol.ts";
 
 // Captured before user code runs: the user module can replace the globals, not these.
@@ -62,7 +65,8 @@ class LogCapture {
   #droppedLines = 0;
   /** Timestamp of the bar being processed; NaN before the first bar. */
   time = NaN;
-  constructor(readonly limit: number) {}
+  /** Characters kept (set from the job; lines logged before it count against it). */
+  constructor(public limit: number) {}
   /** False once the limit is reached: callers skip formatting what would be dropped. */
   get open(): boolean {
     return this.#droppedLines === 0;
@@ -97,7 +101,7 @@ class LogCapture {
 }
 
 /** The job's capture; module-level so late errors (unhandled rejections) can return it. */
-let currentLogs = new LogCapture(64 * 1024);
+const currentLogs = new LogCapture(64 * 1024);
 
 function formatArgs(args: unknown[]): string {
   let out = "";
@@ -178,6 +182,8 @@ function harden(): void {
       JSON,
       Reflect,
       ArrayBuffer.prototype,
+      // What the result encoder (sandbox_codec.ts) calls after user code has run.
+      TextEncoder.prototype,
     ]
   ) Object.freeze(o);
 }
@@ -331,11 +337,19 @@ function toDataUrl(js: string): string {
   return "data:text/javascript;base64," + btoa(bin);
 }
 
+/** Everything that does not depend on the job: done while a spare Worker waits for one. */
+async function prepare(msg: WorkerPrepare): Promise<void> {
+  installConsole(currentLogs);
+  // Loaded before the freeze: the encoder runs after user code, with the built-ins it saw.
+  await lockTrustedModules(msg.trustedModules);
+  harden();
+  post({ type: "ready" });
+}
+
 async function run(init: WorkerInit): Promise<void> {
   const { control } = init;
-  const logs = new LogCapture(init.logBytes);
-  currentLogs = logs;
-  installConsole(logs);
+  const logs = currentLogs;
+  logs.limit = init.logBytes;
   const bars: Bars = {
     length: init.timestamp.length,
     timestamp: init.timestamp,
@@ -346,8 +360,6 @@ async function run(init: WorkerInit): Promise<void> {
     volume: init.volume,
   };
   const url = toDataUrl(init.js);
-  await lockTrustedModules(init.trustedModules);
-  harden();
 
   let mod: Record<string, unknown>;
   atomicsAdd(control, Slot.Calls, 1);
@@ -430,9 +442,9 @@ async function run(init: WorkerInit): Promise<void> {
   // The curve travels as two float64 arrays: the engine's raw values when it exposes them (no
   // million `{ time, equity }` objects built only to be taken apart), else the objects.
   const raw = (result as { [EQUITY_VALUES]?: Float64Array })[EQUITY_VALUES];
-  let equityTime: Float64Array, equityValue: Float64Array;
+  let equityTime: Float64Array | null, equityValue: Float64Array;
   if (raw instanceof Float64Array && raw.length === bars.length) {
-    equityTime = bars.timestamp;
+    equityTime = null; // the bars' timestamps: the caller has them
     equityValue = raw;
   } else {
     const curve = result.equity, n = curve.length;
@@ -443,22 +455,17 @@ async function run(init: WorkerInit): Promise<void> {
       equityValue[i] = curve[i].equity;
     }
   }
-  // Copy the result without reading `equity` (a lazy getter in the engine); `equity` and
-  // `orders` stay as null keys so the result keeps its key order, and travel apart.
-  const rest = {} as Record<string, unknown>;
-  for (const k of Object.keys(result)) {
-    rest[k] = k === "equity" || k === "orders"
-      ? null
-      : (result as unknown as Record<string, unknown>)[k];
-  }
-  rest.logs = logs.finish(result.logs);
   reported = true;
-  const encoder = new TextEncoder();
-  const json = encoder.encode(JSON.stringify(rest));
-  const orders = encoder.encode(JSON.stringify(result.orders));
-  const transfer = [json.buffer, orders.buffer, equityTime.buffer];
-  if (equityValue.buffer !== equityTime.buffer) transfer.push(equityValue.buffer);
-  post({ type: "result", json, orders, equityTime, equityValue }, transfer);
+  const { meta, parts } = encodeResult(
+    result,
+    { time: equityTime, value: equityValue },
+    logs.finish(result.logs),
+  );
+  const transfer: ArrayBuffer[] = [meta.buffer as ArrayBuffer];
+  for (const p of parts) {
+    if (!transfer.includes(p.buffer as ArrayBuffer)) transfer.push(p.buffer as ArrayBuffer);
+  }
+  post({ type: "result", meta, parts }, transfer);
 }
 
 globalThis.addEventListener("unhandledrejection", (e) => {
@@ -470,9 +477,16 @@ globalThis.addEventListener("unhandledrejection", (e) => {
   );
 });
 
-globalThis.onmessage = (e: MessageEvent<WorkerInit>) => {
+let ready: Promise<void> | null = null;
+globalThis.onmessage = (e: MessageEvent<WorkerPrepare | WorkerInit>) => {
+  const msg = e.data;
+  if (msg.type === "prepare") {
+    ready ??= prepare(msg);
+    return;
+  }
+  // One job per Worker: nothing after it is listened to.
   globalThis.onmessage = null;
-  run(e.data).catch((err) => {
-    fail("runtime", `Sandbox worker failed: ${describeThrown(err)}`, null);
-  });
+  (ready ?? Promise.reject(new Error("job before prepare"))).then(() => run(msg)).catch(
+    (err) => fail("runtime", `Sandbox worker failed: ${describeThrown(err)}`, null),
+  );
 };

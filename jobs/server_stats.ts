@@ -17,6 +17,11 @@ export interface ThroughputStats {
   optimizations_completed: number;
   jobs_failed: number;
   jobs_cancelled: number;
+  /** Failed and cancelled jobs by kind (jobs_failed / jobs_cancelled are their sums). */
+  backtests_failed: number;
+  backtests_cancelled: number;
+  optimizations_failed: number;
+  optimizations_cancelled: number;
   executes_completed: number;
   bars_processed: number;
   /** Bars per second of engine time, over the whole life of this process. */
@@ -32,6 +37,10 @@ export class ServerStats {
   #optimizations = 0;
   #failed = 0;
   #cancelled = 0;
+  readonly #ended = {
+    backtest: { failed: 0, cancelled: 0 },
+    optimization: { failed: 0, cancelled: 0 },
+  };
   #executes = 0;
   #bars = 0;
   #busyMs = 0;
@@ -55,10 +64,11 @@ export class ServerStats {
     this.#trim(now);
   }
 
-  /** Records a job that ended failed or cancelled. */
-  recordEnd(status: "failed" | "cancelled"): void {
+  /** Records a job (of `kind`, when known) that ended failed or cancelled. */
+  recordEnd(status: "failed" | "cancelled", kind?: "backtest" | "optimization"): void {
     if (status === "failed") this.#failed++;
     else this.#cancelled++;
+    if (kind) this.#ended[kind][status]++;
   }
 
   #trim(now: number): void {
@@ -84,6 +94,10 @@ export class ServerStats {
       optimizations_completed: this.#optimizations,
       jobs_failed: this.#failed,
       jobs_cancelled: this.#cancelled,
+      backtests_failed: this.#ended.backtest.failed,
+      backtests_cancelled: this.#ended.backtest.cancelled,
+      optimizations_failed: this.#ended.optimization.failed,
+      optimizations_cancelled: this.#ended.optimization.cancelled,
       executes_completed: this.#executes,
       bars_processed: this.#bars,
       bars_per_second: this.#busyMs > 0 ? this.#bars / (this.#busyMs / 1000) : null,

@@ -8,6 +8,9 @@
 import { DataFileError } from "./data_file_error.ts";
 import { formatOf, loadBarsFromBytes, type LoadedBars } from "./load_bars.ts";
 import { SAMPLE_SPECS } from "./generate_samples.ts";
+import { sweepTempFiles, writeFileAtomic } from "./atomic_file.ts";
+import { KV_DATASET_PREFIX, kvDatasets } from "./kv_datasets.ts";
+import { storageFor } from "./storage_profile.ts";
 
 /** Where datasets live. */
 export interface DatasetDirs {
@@ -22,7 +25,8 @@ export interface DatasetInfo {
   /** File name, the dataset's id in the API. */
   name: string;
   kind: "sample" | "upload";
-  /** Absolute path on disk. */
+  /** Absolute path on disk, or `kv://datasets/<name>` for an upload kept in Deno KV (deploy
+   * profile); `loadBars` reads either. */
   path: string;
   format: "csv" | "json" | "parquet";
   /** Size in bytes. */
@@ -93,10 +97,53 @@ async function listDir(dir: string, kind: "sample" | "upload"): Promise<DatasetI
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
+const prepared = new Set<string>();
+
+/**
+ * Where uploads go: the folder, or Deno KV when the process may not write it (deploy profile,
+ * `--allow-write` elsewhere). The first call for a folder also sweeps temp files that a
+ * writer killed mid-write left there (or orphaned KV chunks).
+ */
+async function uploadStorage(uploadDir: string): Promise<"file" | "kv"> {
+  const where = storageFor(uploadDir);
+  const key = `${where}:${uploadDir}`;
+  if (!prepared.has(key)) {
+    prepared.add(key);
+    if (where === "file") await sweepTempFiles(uploadDir);
+    else await (await kvDatasets()).sweep().catch(() => 0);
+  }
+  return where;
+}
+
+async function listKv(): Promise<DatasetInfo[]> {
+  const out: DatasetInfo[] = [];
+  for (const b of await (await kvDatasets()).list()) {
+    const format = formatOf(b.name);
+    if (!format || !isValidDatasetName(b.name)) continue;
+    out.push({
+      name: b.name,
+      kind: "upload",
+      path: KV_DATASET_PREFIX + b.name,
+      format,
+      size: b.size,
+      ...guess(b.name),
+      description: null,
+    });
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
 /** Lists the samples, then the uploads, each sorted by name. */
 export async function listDatasets(dirs: DatasetDirs | string = {}): Promise<DatasetInfo[]> {
   const d = dirsOf(dirs);
-  return [...await listDir(d.sampleDir, "sample"), ...await listDir(d.uploadDir, "upload")];
+  const kv = (await uploadStorage(d.uploadDir)) === "kv";
+  const uploads = await listDir(d.uploadDir, "upload");
+  if (kv) {
+    const onDisk = new Set(uploads.map((u) => u.name));
+    uploads.push(...(await listKv()).filter((u) => !onDisk.has(u.name)));
+    uploads.sort((a, b) => a.name.localeCompare(b.name));
+  }
+  return [...await listDir(d.sampleDir, "sample"), ...uploads];
 }
 
 /** Throws `DatasetError("invalid")` unless `name` passes `isValidDatasetName`. */
@@ -126,6 +173,9 @@ export async function resolveDataset(
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
+  }
+  if ((await uploadStorage(d.uploadDir)) === "kv" && await (await kvDatasets()).stat(name)) {
+    return KV_DATASET_PREFIX + name;
   }
   throw new DatasetError("not_found", `No dataset named ${JSON.stringify(name)}`);
 }
@@ -165,21 +215,21 @@ export async function saveDataset(
   if (SAMPLE_SPECS.some((s) => s.file === name)) {
     throw new DatasetError("exists", `Dataset ${name} is a shipped sample; choose another name`);
   }
-  const path = `${d.uploadDir}/${name}`;
+  const kv = (await uploadStorage(d.uploadDir)) === "kv";
+  const path = kv ? KV_DATASET_PREFIX + name : `${d.uploadDir}/${name}`;
   if (!opts.overwrite) {
-    try {
-      await Deno.stat(path);
-      throw new DatasetError("exists", `Dataset ${name} already exists`);
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
+    const exists = kv ? (await (await kvDatasets()).stat(name)) !== null : await Deno.stat(path)
+      .then(() => true, (e) => {
+        if (e instanceof Deno.errors.NotFound) return false;
+        throw e;
+      });
+    if (exists) throw new DatasetError("exists", `Dataset ${name} already exists`);
   }
   // Parse a copy: the Parquet reader may convert values in place.
   const loaded = await loadBarsFromBytes(bytes.slice(), name);
-  await Deno.mkdir(d.uploadDir, { recursive: true });
-  const tmp = `${path}.tmp-${crypto.randomUUID()}`;
-  await Deno.writeFile(tmp, bytes);
-  await Deno.rename(tmp, path);
+  // Atomic either way: temp file + fsync + rename, or KV chunks + one index commit.
+  if (kv) await (await kvDatasets()).put(name, bytes);
+  else await writeFileAtomic(path, bytes);
   return {
     info: {
       name,
@@ -197,11 +247,15 @@ export async function saveDataset(
 /** Deletes an uploaded dataset (samples cannot be deleted). */
 export async function deleteDataset(name: string, dirs: DatasetDirs = {}): Promise<void> {
   checkDatasetName(name);
-  const path = `${dirsOf(dirs).uploadDir}/${name}`;
+  const uploadDir = dirsOf(dirs).uploadDir;
+  const path = `${uploadDir}/${name}`;
   try {
     await Deno.remove(path);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotCapable) {
+      if ((await uploadStorage(uploadDir)) === "kv" && await (await kvDatasets()).delete(name)) {
+        return;
+      }
       throw new DatasetError("not_found", `No uploaded dataset named ${JSON.stringify(name)}`);
     }
     throw e;

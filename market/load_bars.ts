@@ -10,10 +10,19 @@ import type { CleanOptions } from "./bars_builder.ts";
 import { DataFileError } from "./data_file_error.ts";
 import { readCsv } from "./parse_csv.ts";
 import { readJson } from "./parse_json.ts";
-import { readParquetBytes } from "./parquet_codec.ts";
+import {
+  ParquetCorruptError,
+  type ParquetTable,
+  readParquetBytes,
+  tableToBars,
+} from "./parquet_codec.ts";
+import { readParquetFile } from "./parquet_file_reader.ts";
+import { readWholeFile } from "./read_whole_file.ts";
+import { isKvDatasetPath, kvDatasets } from "./kv_datasets.ts";
 import type { QualityReport } from "./quality.ts";
 
 export { DataFileError } from "./data_file_error.ts";
+export { readWholeFile } from "./read_whole_file.ts";
 export type { CleanOptions } from "./bars_builder.ts";
 export type { QualityReport } from "./quality.ts";
 export { formatQuality } from "./quality.ts";
@@ -65,36 +74,39 @@ export async function loadBars(path: string, opts: LoadBarsOptions = {}): Promis
       `${name}: unknown file type (expected .csv, .txt, .json or .parquet)`,
     );
   }
+  if (format === "parquet" && !isKvDatasetPath(path)) {
+    // Flat numeric files are read column by column straight into the bars (no whole-file
+    // buffer); null means another reader is needed, and the whole file is read below.
+    let table: ParquetTable | null = null;
+    try {
+      table = await readParquetFile(path);
+    } catch (e) {
+      if (e instanceof ParquetCorruptError || e instanceof TypeError || e instanceof RangeError) {
+        throw new DataFileError(name, -1, `${name}: corrupt Parquet file: ${e.message}`, {
+          cause: e,
+        });
+      }
+      if (!(e instanceof Deno.errors.NotFound)) throw e; // reported below with the others
+    }
+    if (table) {
+      const { bars, quality } = tableToBars(table, name, opts);
+      return { bars, quality, source: name };
+    }
+  }
   let bytes: Uint8Array;
   try {
-    bytes = await readWholeFile(path);
+    if (isKvDatasetPath(path)) {
+      const got = await (await kvDatasets()).get(name);
+      if (!got) throw new Deno.errors.NotFound(`no dataset ${name} in KV`);
+      bytes = got;
+    } else {
+      bytes = await readWholeFile(path);
+    }
   } catch (e) {
     const why = e instanceof Deno.errors.NotFound ? "file not found" : (e as Error).message;
     throw new DataFileError(name, -1, `${name}: cannot read ${path}: ${why}`, { cause: e });
   }
   return await loadBarsFromBytes(bytes, name, opts);
-}
-
-/**
- * Reads a file into one exactly-sized buffer. `Deno.readFile` grows and copies its buffer,
- * which on a 48 MB Parquet file costs as much again as the read itself.
- */
-export async function readWholeFile(path: string): Promise<Uint8Array> {
-  using f = await Deno.open(path);
-  const size = (await f.stat()).size;
-  const buf = new Uint8Array(size);
-  let off = 0;
-  while (off < size) {
-    const n = await f.read(buf.subarray(off));
-    if (n === null) break;
-    off += n;
-  }
-  if (off === size) {
-    // The file may have grown since stat; finish with the general path if so.
-    const probe = new Uint8Array(1);
-    if ((await f.read(probe)) === null) return buf;
-  }
-  return off < size ? buf.subarray(0, off) : await Deno.readFile(path);
 }
 
 /**

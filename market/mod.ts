@@ -48,9 +48,14 @@ export {
   type CacheKey,
   KvCache,
   openCache,
+  type OpenCacheOptions,
+  type ParquetEngine,
   ParquetFileCache,
+  type ParquetFileCacheOptions,
 } from "./parquet_cache.ts";
 export { decodeParquet, writeParquetBytes } from "./parquet_codec.ts";
+export { readParquetFile } from "./parquet_file_reader.ts";
+export { isDeployProfile, storageFor } from "./storage_profile.ts";
 export {
   checkDatasetName,
   DatasetError,

@@ -4,21 +4,40 @@
  * key/value metadata, the time ranges already fetched (so a later request fetches only what
  * is missing, and an exchange's empty stretches are not fetched again and again).
  *
- * Two backends behind one interface and one test suite:
- * - `ParquetFileCache`: files on disk, written atomically (temp file, fsync, rename).
+ * Backends behind one interface and one test suite (tests/market/parquet_cache_test.ts):
+ * - `ParquetFileCache`: files on disk, written atomically (temp file, fsync, rename; crashed
+ *   writers' temp files swept at open). nodejs-polars writes them whenever it loads (the
+ *   primary backend); where it cannot load (no `--allow-ffi`, no native addons) the pure-JS
+ *   codec (parquet_codec.ts) writes the same columns and metadata. Either reads the other's
+ *   files; reads use the pure-JS codec by default, the faster of the two (bench/market_bench.ts),
+ *   and nodejs-polars for files the codec does not read.
  * - `KvCache`: the same Parquet bytes in Deno KV chunks, for Deno Deploy (no native addons,
  *   no writable disk); a write lands under a new generation and one atomic commit switches
  *   to it.
- * `openCache()` picks the file backend when nodejs-polars loads and the folder is writable,
- * otherwise KV. A damaged entry raises `CacheCorruptError`, never silently wrong bars.
+ * `openCache()` picks files when they may be written here, otherwise KV (`WAGYU_PROFILE=deploy`,
+ * no write permission, read-only disk). A damaged entry raises `CacheCorruptError`, never
+ * silently wrong bars.
  *
  * @module
  */
 import type { Bars } from "../engine/types.ts";
 import { BarsBuilder } from "./bars_builder.ts";
 import type { Range } from "./coverage.ts";
-import { loadPolars } from "./polars_loader.ts";
-import { decodeParquet, ParquetCorruptError, writeParquetBytes } from "./parquet_codec.ts";
+import { Buffer } from "node:buffer";
+import { readWholeFile } from "./read_whole_file.ts";
+import { allocBytes } from "./huge_pages.ts";
+import { readParquetFile } from "./parquet_file_reader.ts";
+import { sweepTempFiles, writeFileAtomic } from "./atomic_file.ts";
+import { marketKvPath, storageFor } from "./storage_profile.ts";
+import { loadPolars, type Polars, polarsLoadError } from "./polars_loader.ts";
+import {
+  decodeParquet,
+  ParquetCorruptError,
+  type ParquetTable,
+  readKeyValueMetadata,
+  setKeyValueMetadata,
+  writeParquetBytes,
+} from "./parquet_codec.ts";
 
 /** What identifies one cached series. */
 export interface CacheKey {
@@ -67,8 +86,6 @@ export class CacheCorruptError extends Error {
 }
 
 const META_KEY = "wagyu.cache";
-/** Age after which a temp file is a crashed writer's leftover. */
-const STALE_TMP_MS = 10 * 60_000;
 const VERSION = 1;
 
 /** `BTC/USDT` + `1h` → `BTC_USDT_1h.parquet` (other characters made file-safe). */
@@ -82,8 +99,10 @@ function exchangeDir(exchange: string): string {
   return exchange.toLowerCase().replace(/[^a-z0-9_-]/g, "");
 }
 
-/** Encodes an entry as Parquet bytes with its metadata. */
-export function encodeEntry(key: CacheKey, entry: CacheEntry): Uint8Array {
+/** Which Parquet implementation writes (or reads) cache files. */
+export type ParquetEngine = "nodejs-polars" | "pure-js";
+
+function metaOf(key: CacheKey, entry: CacheEntry): Record<string, string> {
   const meta = {
     version: VERSION,
     exchange: key.exchange,
@@ -93,21 +112,102 @@ export function encodeEntry(key: CacheKey, entry: CacheEntry): Uint8Array {
     coverage: entry.coverage,
     fetchedAt: entry.fetchedAt,
   };
-  return writeParquetBytes(entry.bars, { [META_KEY]: JSON.stringify(meta) });
+  return { [META_KEY]: JSON.stringify(meta) };
 }
 
-/** Decodes and checks an entry; `CacheCorruptError` on any inconsistency. */
-export function decodeEntry(bytes: Uint8Array, key: CacheKey, location: string): CacheEntry {
-  let table;
+/** Encodes an entry as Parquet bytes with its metadata, with the pure-JS codec. */
+export function encodeEntry(key: CacheKey, entry: CacheEntry): Uint8Array {
+  return writeParquetBytes(entry.bars, metaOf(key, entry));
+}
+
+/**
+ * Encodes an entry as Parquet bytes with nodejs-polars (uncompressed, so the pure-JS codec
+ * can read the file too), then adds the cache metadata to the footer: nodejs-polars has no
+ * option to write key/value metadata.
+ */
+export function encodeEntryPolars(pl: Polars, key: CacheKey, entry: CacheEntry): Uint8Array {
+  const b = entry.bars;
+  const n = b.length;
+  const time = new Float64Array(n);
+  for (let i = 0; i < n; i++) time[i] = Math.round(b.timestamp[i]);
+  const df = pl.DataFrame([
+    pl.Series("timestamp", time).cast(pl.Int64).cast(pl.Datetime("ms")),
+    pl.Series("open", b.open.subarray(0, n)),
+    pl.Series("high", b.high.subarray(0, n)),
+    pl.Series("low", b.low.subarray(0, n)),
+    pl.Series("close", b.close.subarray(0, n)),
+    pl.Series("volume", b.volume.subarray(0, n)),
+  ]);
+  const buf = df.writeParquet({ compression: "uncompressed" });
+  return setKeyValueMetadata(
+    new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength),
+    metaOf(key, entry),
+  );
+}
+
+/** Decodes bytes with nodejs-polars into a table (the metadata read from the footer). */
+function decodeWithPolars(pl: Polars, bytes: Uint8Array, location: string): ParquetTable {
+  // deno-lint-ignore no-explicit-any
+  let df: any;
+  let metadata: Record<string, string>;
   try {
-    table = decodeParquet(bytes);
+    metadata = readKeyValueMetadata(bytes);
+    df = pl.readParquet(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } catch (e) {
-    if (e instanceof ParquetCorruptError) {
-      throw new CacheCorruptError(location, e.message, { cause: e });
-    }
-    throw e;
+    throw new CacheCorruptError(
+      location,
+      `nodejs-polars cannot read it (${(e as Error).message})`,
+      {
+        cause: e,
+      },
+    );
   }
-  if (!table) throw new CacheCorruptError(location, "not a file this cache wrote");
+  const columns = new Map<string, Float64Array>();
+  for (const name of df.columns as string[]) {
+    const s = df.getColumn(name);
+    if (s.nullCount() > 0) throw new CacheCorruptError(location, `column ${name} has nulls`);
+    columns.set(name, s.cast(pl.Float64).toTypedArray() as Float64Array);
+  }
+  return { numRows: df.height, columns, metadata };
+}
+
+/**
+ * Decodes and checks an entry; `CacheCorruptError` on any inconsistency. Reads with the pure-JS
+ * codec unless `polars` is given; a file the codec cannot read (compressed, dictionary pages)
+ * goes to `polars` when that is not null.
+ */
+export function decodeEntry(
+  bytes: Uint8Array,
+  key: CacheKey,
+  location: string,
+  opts: { polars?: Polars | null; readWith?: ParquetEngine } = {},
+): CacheEntry {
+  let table: ParquetTable | null = null;
+  const pl = opts.polars ?? null;
+  if (opts.readWith !== "nodejs-polars" || !pl) {
+    try {
+      table = decodeParquet(bytes);
+    } catch (e) {
+      if (
+        e instanceof ParquetCorruptError || e instanceof TypeError || e instanceof RangeError
+      ) {
+        throw new CacheCorruptError(location, e.message, { cause: e });
+      }
+      throw e;
+    }
+    if (!table && !pl) {
+      throw new CacheCorruptError(
+        location,
+        "uses Parquet features only nodejs-polars reads, and it cannot load here",
+      );
+    }
+  }
+  table ??= decodeWithPolars(pl!, bytes, location);
+  return entryFromTable(table, key, location);
+}
+
+/** Checks a decoded table against the key and its metadata, and validates the bars. */
+export function entryFromTable(table: ParquetTable, key: CacheKey, location: string): CacheEntry {
   let meta: {
     version?: number;
     exchange?: string;
@@ -150,14 +250,71 @@ export function decodeEntry(bytes: Uint8Array, key: CacheKey, location: string):
   return { bars: clean.bars, coverage, fetchedAt: meta.fetchedAt ?? 0 };
 }
 
+/** Options of `ParquetFileCache`. */
+export interface ParquetFileCacheOptions {
+  /**
+   * Who writes the files: "auto" (default) = nodejs-polars when it loads here, else the
+   * pure-JS codec. Both write the same columns and metadata; either reads the other's files.
+   */
+  writer?: "auto" | ParquetEngine;
+  /**
+   * Who reads them: "auto" (default) = the pure-JS codec (it reads both writers' files and is
+   * the faster reader: see bench/market_bench.ts), nodejs-polars for files it cannot read.
+   */
+  reader?: "auto" | ParquetEngine;
+}
+
 /** Cache files under a folder (default `data/cache` of the repository). */
 export class ParquetFileCache implements CacheBackend {
   readonly kind = "parquet-file" as const;
   /** The cache root folder. */
   readonly dir: string;
+  readonly #opts: Required<ParquetFileCacheOptions>;
+  #polars: Promise<Polars | null> | null = null;
+  #swept = new Set<string>();
 
-  constructor(dir: string = new URL("../data/cache", import.meta.url).pathname) {
+  constructor(
+    dir: string = new URL("../data/cache", import.meta.url).pathname,
+    opts: ParquetFileCacheOptions = {},
+  ) {
     this.dir = dir;
+    this.#opts = { writer: opts.writer ?? "auto", reader: opts.reader ?? "auto" };
+  }
+
+  #pl(): Promise<Polars | null> {
+    this.#polars ??= (async () => {
+      const needs = this.#opts.writer === "nodejs-polars" || this.#opts.reader === "nodejs-polars";
+      const wants = needs || this.#opts.writer === "auto" || this.#opts.reader === "auto";
+      const pl = wants ? await loadPolars() : null;
+      if (needs && !pl) {
+        throw new Error(
+          `nodejs-polars cannot load here: ${String(polarsLoadError() ?? "disabled")}`,
+        );
+      }
+      return pl;
+    })();
+    return this.#polars;
+  }
+
+  /** The engine that writes this cache's files (nodejs-polars when it loads, see options). */
+  async writer(): Promise<ParquetEngine> {
+    if (this.#opts.writer !== "auto") return this.#opts.writer;
+    return (await this.#pl()) ? "nodejs-polars" : "pure-js";
+  }
+
+  /** Removes crashed writers' temp files under every exchange folder (see `sweepTempFiles`). */
+  async sweep(): Promise<string[]> {
+    const removed: string[] = [];
+    try {
+      for await (const e of Deno.readDir(this.dir)) {
+        if (!e.isDirectory) continue;
+        this.#swept.add(e.name);
+        removed.push(...await sweepTempFiles(`${this.dir}/${e.name}`));
+      }
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    return removed;
   }
 
   locate(key: CacheKey): string {
@@ -168,53 +325,37 @@ export class ParquetFileCache implements CacheBackend {
     const path = this.locate(key);
     let bytes: Uint8Array;
     try {
-      using f = await Deno.open(path);
-      const size = (await f.stat()).size;
-      bytes = new Uint8Array(size);
-      let off = 0;
-      while (off < size) {
-        const n = await f.read(bytes.subarray(off));
-        if (n === null) break;
-        off += n;
+      if (this.#opts.reader !== "nodejs-polars") {
+        // Column by column into the output arrays (parquet_file_reader.ts); null when the file
+        // needs a whole-file decoder.
+        const table = await readParquetFile(path);
+        if (table) return entryFromTable(table, key, path);
       }
-      if (off < size) throw new CacheCorruptError(path, "file shrank while reading");
+      bytes = await readWholeFile(path);
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return null;
+      if (e instanceof ParquetCorruptError || e instanceof TypeError || e instanceof RangeError) {
+        throw new CacheCorruptError(path, e.message, { cause: e });
+      }
       throw e;
     }
-    return decodeEntry(bytes, key, path);
+    const pl = this.#opts.reader === "pure-js" ? null : await this.#pl();
+    return decodeEntry(bytes, key, path, {
+      polars: pl,
+      readWith: this.#opts.reader === "nodejs-polars" ? "nodejs-polars" : "pure-js",
+    });
   }
 
   async write(key: CacheKey, entry: CacheEntry): Promise<void> {
     const path = this.locate(key);
-    const dir = path.slice(0, path.lastIndexOf("/"));
-    await Deno.mkdir(dir, { recursive: true });
-    const bytes = encodeEntry(key, entry);
-    const base = path.slice(dir.length + 1);
-    // Leftovers of writers that crashed before their rename. Only old ones: a fresh temp file
-    // may belong to another process (the server and a CLI fetch) writing right now.
-    const staleBefore = Date.now() - STALE_TMP_MS;
-    for await (const e of Deno.readDir(dir)) {
-      if (!e.name.startsWith(`${base}.tmp-`)) continue;
-      const p = `${dir}/${e.name}`;
-      const st = await Deno.stat(p).catch(() => null);
-      if (st && (st.mtime?.getTime() ?? 0) < staleBefore) await Deno.remove(p).catch(() => {});
+    const folder = exchangeDir(key.exchange);
+    if (!this.#swept.has(folder)) {
+      this.#swept.add(folder);
+      await sweepTempFiles(`${this.dir}/${folder}`);
     }
-    const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
-    try {
-      using f = await Deno.open(tmp, { write: true, create: true, truncate: true });
-      // 1 MiB writes keep memory flat; syncData before the rename so that a power cut
-      // cannot leave a renamed file whose blocks never reached the disk.
-      for (let off = 0; off < bytes.length; off += 1 << 20) {
-        let chunk = bytes.subarray(off, Math.min(bytes.length, off + (1 << 20)));
-        while (chunk.length > 0) chunk = chunk.subarray(await f.write(chunk));
-      }
-      await f.syncData();
-    } catch (e) {
-      await Deno.remove(tmp).catch(() => {});
-      throw e;
-    }
-    await Deno.rename(tmp, path);
+    const pl = this.#opts.writer === "pure-js" ? null : await this.#pl();
+    const bytes = pl ? encodeEntryPolars(pl, key, entry) : encodeEntry(key, entry);
+    await writeFileAtomic(path, bytes);
   }
 
   async remove(key: CacheKey): Promise<void> {
@@ -242,6 +383,8 @@ export class KvCache implements CacheBackend {
 
   /** Opens a KV store (a local SQLite file, or Deno Deploy's store with no path). */
   static async open(path?: string): Promise<KvCache> {
+    const dir = path && path !== ":memory:" ? path.slice(0, path.lastIndexOf("/")) : "";
+    if (dir) await Deno.mkdir(dir, { recursive: true }).catch(() => {});
     return new KvCache(await Deno.openKv(path));
   }
 
@@ -259,7 +402,7 @@ export class KvCache implements CacheBackend {
     if (meta.value === null) return null;
     const { gen, chunks, bytes: total } = meta.value;
     const loc = this.locate(key);
-    const bytes = new Uint8Array(total);
+    const bytes = allocBytes(total);
     let off = 0, i = 0;
     for await (const e of this.#kv.list<Uint8Array>({ prefix: [...k, "c", gen] })) {
       if (e.key[e.key.length - 1] !== i || !(e.value instanceof Uint8Array)) {
@@ -332,31 +475,40 @@ export class KvCache implements CacheBackend {
 }
 
 /** Options of `openCache`. */
-export interface OpenCacheOptions {
-  /** "auto" (default): files when nodejs-polars loads and `dir` is writable, else KV. */
+export interface OpenCacheOptions extends ParquetFileCacheOptions {
+  /**
+   * "auto" (default): Parquet files under `dir` (written by nodejs-polars when it loads, else
+   * by the pure-JS codec) unless files must not be written here (`WAGYU_PROFILE=deploy`, no
+   * write permission for `dir`, a read-only disk): then Deno KV chunks.
+   */
   backend?: "auto" | "parquet-file" | "deno-kv";
   /** Folder of the file backend. @default "<repo>/data/cache" */
   dir?: string;
-  /** KV path for the KV backend (undefined = the platform default, e.g. Deno Deploy's). */
+  /** KV path for the KV backend. @default `marketKvPath()` (`WAGYU_KV_PATH`, the deploy
+   * profile's file, or the platform's default store) */
   kvPath?: string;
 }
 
-/** Opens the cache backend that works here (see `OpenCacheOptions.backend`). */
+/**
+ * Opens the cache backend that works here (see `OpenCacheOptions.backend`). The file backend
+ * first sweeps temp files that crashed writers left.
+ */
 export async function openCache(opts: OpenCacheOptions = {}): Promise<CacheBackend> {
   const want = opts.backend ?? "auto";
-  if (want === "parquet-file") return new ParquetFileCache(opts.dir);
-  if (want === "deno-kv") return await KvCache.open(opts.kvPath);
-  const file = new ParquetFileCache(opts.dir);
-  if (await loadPolars()) {
+  const kvPath = opts.kvPath ?? marketKvPath();
+  if (want === "deno-kv") return await KvCache.open(kvPath);
+  const file = new ParquetFileCache(opts.dir, opts);
+  if (want === "auto" && storageFor(file.dir) === "kv") return await KvCache.open(kvPath);
+  if (want === "auto") {
     try {
       await Deno.mkdir(file.dir, { recursive: true });
       const probe = `${file.dir}/.write-probe-${Deno.pid}`;
       await Deno.writeFile(probe, new Uint8Array(1));
       await Deno.remove(probe);
-      return file;
     } catch {
-      // Read-only file system (Deno Deploy): fall through to KV.
+      return await KvCache.open(kvPath); // a read-only file system
     }
   }
-  return await KvCache.open(opts.kvPath);
+  await file.sweep();
+  return file;
 }

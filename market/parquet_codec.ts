@@ -13,6 +13,7 @@ import type { Bars } from "../engine/types.ts";
 import { assignRoles, missingRoles } from "./column_roles.ts";
 import { BarsBuilder, type CleanBars, type CleanOptions } from "./bars_builder.ts";
 import { DataFileError } from "./data_file_error.ts";
+import { allocBytes, allocFloat64 } from "./huge_pages.ts";
 import { epochToMs } from "./parse_time.ts";
 import { readParquetWithPolars } from "./read_parquet_polars.ts";
 import { T, ThriftReader, ThriftWriter, type TStruct, type TValue } from "./thrift_compact.ts";
@@ -103,7 +104,7 @@ export function writeParquetBytes(bars: Bars, metadata: Record<string, string> =
   }
   meta.string(6, "wagyu parquet_codec");
   const footer = meta.finish();
-  const out = new Uint8Array(pos + footer.length + 8);
+  const out = allocBytes(pos + footer.length + 8);
   out.set(MAGIC, 0);
   const dv = new DataView(out.buffer);
   const cols = [bars.timestamp, bars.open, bars.high, bars.low, bars.close, bars.volume];
@@ -112,11 +113,13 @@ export function writeParquetBytes(bars: Bars, metadata: Record<string, string> =
     const at = offsets[k] + headers[k].length;
     const src = cols[k].subarray(0, n);
     if (c === "timestamp") {
+      // `at` is 8-aligned (see above); Int32Array stores wrap the low half modulo 2^32.
+      const w = new Int32Array(out.buffer, at, n * 2);
       for (let i = 0; i < n; i++) {
         const t = Math.round(src[i]);
         const hi = Math.floor(t / 4294967296);
-        dv.setUint32(at + i * 8, t - hi * 4294967296, true);
-        dv.setInt32(at + i * 8 + 4, hi, true);
+        w[2 * i] = t - hi * 4294967296;
+        w[2 * i + 1] = hi;
       }
     } else {
       new Uint8Array(out.buffer, at, n * 8).set(
@@ -130,6 +133,16 @@ export function writeParquetBytes(bars: Bars, metadata: Record<string, string> =
   return out;
 }
 
+/** Converts `count` little-endian INT64 values in place to float64 (the same 8 bytes each). */
+/** @internal */
+export function int64ToFloat64InPlace(out: Float64Array, at: number, count: number): void {
+  const w = new Int32Array(out.buffer, out.byteOffset + at * 8, count * 2);
+  for (let i = 0; i < count; i++) {
+    // Both halves are read before the store overwrites them.
+    out[at + i] = w[2 * i + 1] * 4294967296 + (w[2 * i] >>> 0);
+  }
+}
+
 function copyValues(
   out: Float64Array,
   at: number,
@@ -139,33 +152,33 @@ function copyValues(
   dv: DataView,
   valuesAt: number,
 ): void {
-  if (type === DOUBLE) {
-    const copy = bytes.slice(valuesAt, valuesAt + count * 8);
-    out.set(new Float64Array(copy.buffer), at);
+  if (type === DOUBLE || type === INT64) {
+    // A byte copy into the (aligned) output, no intermediate array; INT64 then converts there.
+    new Uint8Array(out.buffer, out.byteOffset + at * 8, count * 8)
+      .set(bytes.subarray(valuesAt, valuesAt + count * 8));
+    if (type === INT64) int64ToFloat64InPlace(out, at, count);
   } else if (type === FLOAT) {
     const copy = bytes.slice(valuesAt, valuesAt + count * 4);
     out.set(new Float32Array(copy.buffer), at);
-  } else if (type === INT32) {
-    for (let i = 0; i < count; i++) out[at + i] = dv.getInt32(valuesAt + i * 4, true);
   } else {
-    for (let i = 0; i < count; i++) {
-      const p = valuesAt + i * 8;
-      out[at + i] = dv.getInt32(p + 4, true) * 4294967296 + dv.getUint32(p, true);
-    }
+    for (let i = 0; i < count; i++) out[at + i] = dv.getInt32(valuesAt + i * 4, true);
   }
 }
 
-function str(v: TValue | undefined): string {
+/** A thrift binary as text. @internal */
+export function str(v: TValue | undefined): string {
   return v instanceof Uint8Array ? new TextDecoder().decode(v) : "";
 }
 
-function num(v: TValue | undefined, what: string): number {
+/** A required thrift number. @internal */
+export function num(v: TValue | undefined, what: string): number {
   if (typeof v !== "number") throw new ParquetCorruptError(`missing ${what} in metadata`);
   return v;
 }
 
 /** How an INT64/INT32 column's values convert to ms (null = not a time; plain numbers). */
-function timeScale(el: TStruct): number | null {
+/** @internal */
+export function timeScale(el: TStruct): number | null {
   const logical = el[10] as TStruct | undefined;
   const ts = logical?.[8] as TStruct | undefined;
   if (ts) {
@@ -219,7 +232,7 @@ export function decodeParquet(bytes: Uint8Array): ParquetTable | null {
   const columns = new Map<string, Float64Array>();
   const outs: (Float64Array | undefined)[] = leaves.map(() => undefined);
   const single = rowGroups.length === 1;
-  const inPlace: [Float64Array, number][] = [];
+  const inPlace: Float64Array[] = [];
   let rowBase = 0;
   for (const rg of rowGroups) {
     const rgRows = num(rg[3], "row group num_rows");
@@ -285,10 +298,10 @@ export function decodeParquet(bytes: Uint8Array): ParquetTable | null {
           const view = new Float64Array(bytes.buffer, bytes.byteOffset + valuesAt, count);
           // Converted only once the whole file proved readable, so that a fallback to
           // nodejs-polars still sees the original bytes.
-          if (type === INT64) inPlace.push([view, valuesAt]);
+          if (type === INT64) inPlace.push(view);
           outs[k] = view;
         } else {
-          const out = outs[k] ??= new Float64Array(numRows);
+          const out = outs[k] ??= allocFloat64(numRows);
           copyValues(out, at, type, count, bytes, dv, valuesAt);
         }
         got += count;
@@ -300,12 +313,7 @@ export function decodeParquet(bytes: Uint8Array): ParquetTable | null {
   if (rowBase !== numRows) {
     throw new ParquetCorruptError("row groups hold fewer rows than declared");
   }
-  for (const [view, valuesAt] of inPlace) {
-    for (let i = 0; i < view.length; i++) {
-      const p = valuesAt + i * 8;
-      view[i] = dv.getInt32(p + 4, true) * 4294967296 + dv.getUint32(p, true);
-    }
-  }
+  for (const view of inPlace) int64ToFloat64InPlace(view, 0, view.length);
   leaves.forEach((el, k) => {
     const out = outs[k] ?? new Float64Array(numRows);
     const type = el[1];
@@ -379,3 +387,81 @@ export async function readParquetBytes(
 }
 
 export { COLS as PARQUET_COLUMNS };
+
+/** The footer's byte range, checked; `ParquetCorruptError` when the file cannot have one. */
+function footerRange(bytes: Uint8Array): { start: number; end: number } {
+  const len = bytes.length;
+  if (len < 12) throw new ParquetCorruptError(`file is too short (${len} bytes)`);
+  for (let k = 0; k < 4; k++) {
+    if (bytes[len - 4 + k] !== MAGIC[k]) {
+      throw new ParquetCorruptError("missing PAR1 footer magic (file truncated?)");
+    }
+  }
+  const footerLen = new DataView(bytes.buffer, bytes.byteOffset, len).getUint32(len - 8, true);
+  if (footerLen + 12 > len) throw new ParquetCorruptError("footer length exceeds the file");
+  return { start: len - 8 - footerLen, end: len - 8 };
+}
+
+/**
+ * Returns a copy of a Parquet file with `kv` merged into its footer's key/value metadata
+ * (replacing entries of the same keys, keeping the others, e.g. nodejs-polars'
+ * `ARROW:schema`). The data pages are copied byte for byte. nodejs-polars cannot write
+ * custom metadata, so the cache adds its own this way to the files polars writes.
+ */
+export function setKeyValueMetadata(file: Uint8Array, kv: Record<string, string>): Uint8Array {
+  const { start, end } = footerRange(file);
+  let spans;
+  try {
+    spans = new ThriftReader(file.subarray(0, end), start).fieldSpans();
+  } catch (e) {
+    throw new ParquetCorruptError(`unreadable footer (${(e as Error).message})`);
+  }
+  const merged = new Map<string, string>();
+  const old = spans.find((f) => f.id === 5);
+  if (old) {
+    const list = new ThriftReader(file.subarray(0, old.end), old.start).value(old.type);
+    if (!Array.isArray(list)) throw new ParquetCorruptError("key/value metadata is not a list");
+    for (const e of list as TStruct[]) merged.set(str(e[1]), str(e[2]));
+  }
+  for (const [k, v] of Object.entries(kv)) merged.set(k, v);
+  const w = new ThriftWriter();
+  let wrote = false;
+  const writeKv = () => {
+    w.list(5, T.STRUCT, merged.size);
+    for (const [k, v] of merged) w.item().string(1, k).string(2, v).end();
+    wrote = true;
+  };
+  for (const f of spans) {
+    if (f.id === 5) {
+      writeKv();
+      continue;
+    }
+    if (f.id > 5 && !wrote) writeKv();
+    w.raw(f.id, f.type, file.subarray(f.start, f.end));
+  }
+  if (!wrote) writeKv();
+  const footer = w.finish();
+  const out = allocBytes(start + footer.length + 8);
+  out.set(file.subarray(0, start), 0);
+  out.set(footer, start);
+  new DataView(out.buffer, out.byteOffset).setUint32(start + footer.length, footer.length, true);
+  out.set(MAGIC, start + footer.length + 4);
+  return out;
+}
+
+/** The key/value metadata of a Parquet file's footer (the whole file, or its tail). */
+export function readKeyValueMetadata(bytes: Uint8Array): Record<string, string> {
+  const { start, end } = footerRange(bytes);
+  let fmd: TStruct;
+  try {
+    fmd = new ThriftReader(bytes.subarray(0, end), start).struct();
+  } catch (e) {
+    throw new ParquetCorruptError(`unreadable footer (${(e as Error).message})`);
+  }
+  const out: Record<string, string> = {};
+  const list = fmd[5];
+  if (Array.isArray(list)) {
+    for (const e of list as TStruct[]) out[str(e[1])] = str(e[2]);
+  }
+  return out;
+}

@@ -117,6 +117,30 @@ export class ThriftReader {
     }
   }
 
+  /** Reads one value of compact-protocol type `type`. */
+  value(type: number): TValue {
+    return this.#value(type);
+  }
+
+  /**
+   * Reads a struct up to its STOP byte, returning where each field's value lies instead of
+   * the values (to rewrite one field of a struct and copy the others byte for byte).
+   */
+  fieldSpans(): { id: number; type: number; start: number; end: number }[] {
+    const out: { id: number; type: number; start: number; end: number }[] = [];
+    let last = 0;
+    for (;;) {
+      const h = this.#byte();
+      if (h === 0) return out;
+      const delta = h >> 4, type = h & 0x0f;
+      const id = delta === 0 ? this.zigzag() : last + delta;
+      last = id;
+      const start = this.pos;
+      this.#value(type);
+      out.push({ id, type, start, end: this.pos });
+    }
+  }
+
   /** Reads a struct up to its STOP byte. */
   struct(): TStruct {
     const out: TStruct = {};
@@ -173,6 +197,14 @@ export class ThriftWriter {
   int(id: number, v: number, type: number = T.I32): this {
     this.#header(id, type);
     this.#zigzag(v);
+    return this;
+  }
+  /** A field whose value is already encoded (`bytes` from `ThriftReader.fieldSpans`). */
+  raw(id: number, type: number, bytes: Uint8Array): this {
+    this.#header(id, type); // (a boolean field's value is its type: `bytes` is then empty)
+    this.#ensure(bytes.length);
+    this.#buf.set(bytes, this.#len);
+    this.#len += bytes.length;
     return this;
   }
   /** A boolean field. */

@@ -8,9 +8,16 @@
  * result (its process died) can be taken over, again atomically. Results are stored per shard
  * and merged in grid order by `collectShards`.
  *
- * Keys: ["wagyu_opt", id, "job"] the job spec; […, "claim", shard]; […, "result", shard].
- * The bars are not in KV (values are capped at 64 KiB): the job names a data file every
- * process can read.
+ * Keys: ["wagyu_opt", id, "job"] the job spec; […, "claim", shard]; […, "result", shard];
+ * […, "code", k] the k-th piece of a strategy's source. The bars are not in KV (values are
+ * capped at 64 KiB): the job names a data file every process can read.
+ *
+ * Strategies: a built-in family runs the CPU decision kernel in the processing process; user
+ * source (`code`) is stored once in KV, in pieces under the 64 KiB value limit with its length
+ * and SHA-256 (the job holds the reference, the shard messages only the job id), and each
+ * processor runs it in a pool of permission-less workers (optimizer/backends/workers.ts), as
+ * the `workers` backend does. A shard whose strategy fails stores the error, which
+ * `collectShards` reports naming the shard, instead of being retried forever.
  *
  * @module
  */
@@ -19,6 +26,7 @@ import { resolveConfig } from "../engine/config.ts";
 import { annualizationOf } from "../engine/result.ts";
 import { CpuKernel, evaluateFamilyGrid } from "../gpu/family_grid.ts";
 import type { FamilyId } from "../gpu/families.ts";
+import { runWorkerPool } from "./backends/workers.ts";
 import { expandGrid, type GridSpec } from "./grid.ts";
 import {
   type ComboMetrics,
@@ -30,17 +38,47 @@ import {
 
 const ROOT = "wagyu_opt";
 
-/** A sharded optimization job (small enough for one KV value). */
+/** A sharded optimization job: a built-in `family` or strategy `code`, exactly one. */
 export interface ShardJob {
   id: string;
   /** A data file every process can read (CSV, JSON or Parquet). */
   dataPath: string;
-  family: FamilyId;
+  /** A built-in family, run with the CPU decision kernel. */
+  family?: FamilyId;
+  /**
+   * Strategy source (default export a strategy class, no imports), run in permission-less
+   * workers. Stored in KV by `enqueueShards` (at most `MAX_SHARD_CODE_BYTES`).
+   */
+  code?: string;
+  /** Language of `code`. @default "ts" */
+  lang?: "ts" | "js";
   grid: GridSpec;
   config?: Partial<BacktestConfig> & { slippageBps?: number };
   /** Combinations per shard. @default 100 */
   shardSize?: number;
+  /** Workers per shard for `code`. @default one per core */
+  workers?: number;
+  /** Time budget per combination for `code` (ms). @default 120_000 */
+  comboTimeoutMs?: number;
 }
+
+/** Where a job's strategy source lies in KV. */
+export interface CodeRef {
+  /** Pieces under […, "code", 0..pieces-1]. */
+  pieces: number;
+  /** UTF-8 length. */
+  bytes: number;
+  /** Hex SHA-256 of the UTF-8 bytes: a processor checks what it reassembled. */
+  sha256: string;
+}
+
+/** The job as stored: `code` replaced by its reference. */
+export type StoredShardJob = Omit<ShardJob, "code"> & { total: number; codeRef?: CodeRef };
+
+/** Largest strategy source a sharded job accepts. */
+export const MAX_SHARD_CODE_BYTES = 1024 * 1024;
+/** Bytes per stored piece of source (KV values are capped at 64 KiB). */
+const CODE_PIECE = 60_000;
 
 /** The queue message of one shard. */
 export interface ShardMessage {
@@ -56,6 +94,13 @@ export interface ShardResult {
   processor: string;
   start: number;
   metrics: ComboMetrics[];
+  /** Set when the strategy failed on this shard (then `metrics` is empty). */
+  error?: string;
+}
+
+async function _sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /**
@@ -73,14 +118,37 @@ async function _retry<T>(op: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Stores the job and enqueues one message per shard; returns the number of shards. */
+/**
+ * Stores the job (and its strategy source, in pieces) and enqueues one message per shard;
+ * returns the number of shards.
+ */
 export async function enqueueShards(kv: Deno.Kv, job: ShardJob): Promise<number> {
   const total = expandGrid(job.grid).length;
   const size = job.shardSize ?? 100;
   if (!Number.isInteger(size) || size < 1 || size > 400) {
     throw new RangeError(`shardSize must be an integer in 1..400 (KV value limit), got ${size}`);
   }
-  await _retry(() => kv.set([ROOT, job.id, "job"], { ...job, total }));
+  if ((job.family === undefined) === (job.code === undefined)) {
+    throw new RangeError("A sharded job needs exactly one of family or code");
+  }
+  const { code, ...rest } = job;
+  const stored: StoredShardJob = { ...rest, total };
+  if (code !== undefined) {
+    const bytes = new TextEncoder().encode(code);
+    if (bytes.length > MAX_SHARD_CODE_BYTES) {
+      throw new RangeError(
+        `code is ${bytes.length} bytes; a sharded job takes at most ${MAX_SHARD_CODE_BYTES}`,
+      );
+    }
+    const pieces = Math.max(1, Math.ceil(bytes.length / CODE_PIECE));
+    for (let k = 0; k < pieces; k++) {
+      const piece = bytes.slice(k * CODE_PIECE, (k + 1) * CODE_PIECE);
+      await _retry(() => kv.set([ROOT, job.id, "code", k], piece));
+    }
+    stored.codeRef = { pieces, bytes: bytes.length, sha256: await _sha256(bytes) };
+  }
+  // The job last: a processor that can read it can read its source.
+  await _retry(() => kv.set([ROOT, job.id, "job"], stored));
   const shards = Math.ceil(total / size);
   for (let s = 0; s < shards; s++) {
     const msg: ShardMessage = {
@@ -134,17 +202,53 @@ export async function processShard(
       .commit()
   );
   if (!won.ok) return false;
-  const job = (await _retry(() => kv.get<ShardJob>([ROOT, msg.jobId, "job"]))).value;
+  const job = (await _retry(() => kv.get<StoredShardJob>([ROOT, msg.jobId, "job"]))).value;
   if (!job) throw new Error(`Shard ${msg.shard} of unknown job ${msg.jobId}`);
   const bars = await opts.loadBars(job.dataPath);
   const combos = expandGrid(job.grid).slice(msg.start, msg.end);
-  const metrics = await evaluateFamilyGrid(bars, job.family, combos, new CpuKernel(), {
-    config: job.config,
-    annualization: annualizationOf(resolveConfig(job.config ?? {}), bars),
-  });
-  const value: ShardResult = { processor: opts.processor, start: msg.start, metrics };
+  let value: ShardResult;
+  try {
+    const metrics = job.codeRef
+      ? await runWorkerPool(
+        bars,
+        { code: await readShardCode(kv, msg.jobId, job.codeRef), lang: job.lang },
+        combos,
+        {
+          size: job.workers,
+          config: job.config,
+          comboTimeoutMs: job.comboTimeoutMs ?? 120_000,
+        },
+      )
+      : await evaluateFamilyGrid(bars, job.family!, combos, new CpuKernel(), {
+        config: job.config,
+        annualization: annualizationOf(resolveConfig(job.config ?? {}), bars),
+      });
+    value = { processor: opts.processor, start: msg.start, metrics };
+  } catch (e) {
+    // The strategy's fault, not the process's: every processor would fail the same way, so
+    // the shard is answered (with the error) rather than redelivered.
+    value = { processor: opts.processor, start: msg.start, metrics: [], error: String(e) };
+  }
   await _retry(() => kv.set(resultKey, value));
   return true;
+}
+
+/** Reassembles a job's strategy source from KV, checking its length and SHA-256. */
+export async function readShardCode(kv: Deno.Kv, jobId: string, ref: CodeRef): Promise<string> {
+  const bytes = new Uint8Array(ref.bytes);
+  let at = 0;
+  for (let k = 0; k < ref.pieces; k++) {
+    const piece = (await _retry(() => kv.get<Uint8Array>([ROOT, jobId, "code", k]))).value;
+    if (!(piece instanceof Uint8Array) || at + piece.length > ref.bytes) {
+      throw new Error(`Sharded job ${jobId}: piece ${k} of its strategy source is missing or long`);
+    }
+    bytes.set(piece, at);
+    at += piece.length;
+  }
+  if (at !== ref.bytes || await _sha256(bytes) !== ref.sha256) {
+    throw new Error(`Sharded job ${jobId}: its strategy source does not match its SHA-256`);
+  }
+  return new TextDecoder().decode(bytes);
 }
 
 /** A self-renewing wake-up message; see `listenForShards`. */
@@ -192,7 +296,7 @@ export async function collectShards(
   id: string,
   opts: { objective?: string; filters?: string[]; timeoutMs?: number; pollMs?: number } = {},
 ): Promise<ShardedResult> {
-  const job = (await kv.get<ShardJob & { total: number }>([ROOT, id, "job"])).value;
+  const job = (await kv.get<StoredShardJob>([ROOT, id, "job"])).value;
   if (!job) throw new Error(`Unknown sharded job ${id}`);
   const size = job.shardSize ?? 100;
   const shards = Math.ceil(job.total / size);
@@ -218,6 +322,10 @@ export async function collectShards(
       }
       await new Promise((r) => setTimeout(r, opts.pollMs ?? 50));
     }
+  }
+  const failed = results.findIndex((r) => r.error !== undefined);
+  if (failed >= 0) {
+    throw new Error(`Sharded job ${id}, shard ${failed}: ${results[failed].error}`);
   }
   const params = expandGrid(job.grid);
   const combos: ComboResult[] = [];

@@ -17,6 +17,7 @@ import type { ServerLimits } from "./server_options.ts";
 import { DatasetError, resolveDataset } from "../market/datasets.ts";
 import { type CcxtLoaderOptions, loadExchangeBars } from "../market/ccxt_loader.ts";
 import { MarketDataError } from "../market/market_data_error.ts";
+import { BackendUnavailableError } from "../gpu/backend_unavailable_error.ts";
 
 /** What the sandbox needs for one run. */
 export interface PreparedBacktest {
@@ -168,6 +169,9 @@ export function toApiError(err: unknown): ApiError | null {
     }
     if (err.kind === "cancelled") return new ApiError(409, "cancelled", err.message, details);
     return new ApiError(422, `strategy_${err.kind}_error`, err.message, details);
+  }
+  if (err instanceof BackendUnavailableError) {
+    return new ApiError(422, "backend_unavailable", err.message, { backend: err.backend });
   }
   if (err instanceof DataFileError) {
     return new ApiError(400, "invalid_data", err.message, { file: err.file, row: err.row });

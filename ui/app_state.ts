@@ -7,7 +7,13 @@
  */
 import { computed, signal } from "@preact/signals";
 import type { BacktestResult, TradeRecord } from "../engine/types.ts";
+import type { OptimizationRequest, ServerStatsResponse } from "../client/mod.ts";
 import type { ScatterPoint } from "./scatter_point.ts";
+
+/** An optimization objective the server accepts (from the request schema). */
+export type Objective = NonNullable<OptimizationRequest["objective"]>;
+/** An optimizer backend the server accepts: auto | workers | webgpu | gpujs | cpu. */
+export type Backend = NonNullable<OptimizationRequest["backend"]>;
 
 /** A strategy template from `GET /api/strategies`. */
 export interface Template {
@@ -86,9 +92,8 @@ export interface RunSettings {
   sizingKind: "fraction" | "units" | "notional";
   sizingValue: number;
   closeAtEnd: boolean;
-  objective: string;
-  /** Optimizer backend: auto | workers | webgpu | gpujs | cpu. */
-  backend: string;
+  objective: Objective;
+  backend: Backend;
 }
 
 export const templates = signal<Template[]>([]);
@@ -131,7 +136,8 @@ export const selectedRunId = signal<string | null>(null);
 /** The optimization whose scatter is shown. */
 export const selectedOptimizationId = signal<string | null>(null);
 export const logScale = signal(false);
-export const serverStats = signal<Record<string, unknown> | null>(null);
+/** The last `GET /api/stats` answer; null while the server does not answer. */
+export const serverStats = signal<ServerStatsResponse | null>(null);
 /** Last error from any action, shown in the header banner. */
 export const banner = signal<{ kind: "error" | "info"; text: string } | null>(null);
 export const liveState = signal<"connecting" | "open" | "closed">("connecting");

@@ -1,8 +1,8 @@
 /**
  * Builds the browser bundle (static/build/islands_entry.js and its lazily loaded chunks) with
- * `deno bundle --platform browser --code-splitting`, and
- * rebuilds it when a source under islands/ or ui/ (or the import map) is newer than it. The
- * server calls {@link ensureBundle} at start; `deno task bundle` runs this file.
+ * `deno bundle --platform browser --code-splitting`, and rebuilds it when a source under
+ * islands/, ui/ or client/ (or the import map) is newer than it. The server calls
+ * {@link ensureBundle} at start; `deno task bundle` runs this file.
  *
  * @module
  */
@@ -12,7 +12,8 @@ const BUILD_DIR = new URL("static/build/", ROOT);
 /** The entry chunk the shell loads (CodeMirror and chart.js follow as separate chunks). */
 export const BUNDLE_URL = new URL("islands_entry.js", BUILD_DIR);
 const ENTRY = new URL("ui/islands_entry.ts", ROOT);
-const SOURCE_DIRS = ["islands/", "ui/"];
+/** Folders whose modules the page bundles (client/: the typed API client the page calls). */
+const SOURCE_DIRS = ["islands/", "ui/", "client/"];
 const SOURCE_FILES = ["deno.json", "deno.lock"];
 
 async function mtime(url: URL): Promise<number | null> {
@@ -175,6 +176,19 @@ async function withBuildLock(fn: () => Promise<void>): Promise<void> {
   }
 }
 
+/** Whether this process may run `deno bundle` and write static/build/. */
+function mayBuild(): boolean {
+  const granted = (d: Deno.PermissionDescriptor) => {
+    try {
+      return Deno.permissions.querySync(d).state === "granted";
+    } catch {
+      return false;
+    }
+  };
+  return granted({ name: "run" }) &&
+    granted({ name: "write", path: decodeURIComponent(BUILD_DIR.pathname) });
+}
+
 /**
  * Builds the bundle once per process when it is missing or stale; later calls share the
  * same promise. A failed build is retried on the next call.
@@ -182,6 +196,15 @@ async function withBuildLock(fn: () => Promise<void>): Promise<void> {
 export function ensureBundle(): Promise<void> {
   pending ??= (async () => {
     if (!(await bundleIsStale())) return;
+    // Where this process may not start `deno bundle` (the Deno Deploy profile: no subprocesses,
+    // no writes to static/build), a stale bundle is still the best there is: serve it as it is.
+    if (!mayBuild() && await mtime(BUNDLE_URL) !== null) {
+      console.warn(
+        "static/build is older than the UI sources and this process may not rebuild it " +
+          "(no run or write permission): serving it as it is; run `deno task bundle` to refresh",
+      );
+      return;
+    }
     // another process may have built it while this one waited for the lock
     await withBuildLock(async () => {
       if (await bundleIsStale()) await buildBundle();

@@ -1,13 +1,22 @@
 /**
  * Job lifecycle on the page: starting backtests and optimizations, following them over the
- * WebSockets (`/ws/backtests` for every job, `/ws/backtest/{id}` for the live equity of the
+ * WebSockets (`watchAll()` for every job, `watch(id)` for the live equity and trades of the
  * jobs this tab started), cancelling, and merging `snapshot` messages after a reconnect.
+ * Every call goes through the typed client (`client/mod.ts`), so a changed route or message
+ * breaks `deno check` here rather than the page at run time.
  *
  * @module
  */
 import { batch } from "@preact/signals";
-import type { BacktestResult, TradeRecord } from "../engine/types.ts";
-import { ApiError, apiRequest, listFrom } from "./api_client.ts";
+import type { BacktestResult } from "../engine/types.ts";
+import {
+  ApiClientError,
+  type BacktestRequest,
+  type JobKind,
+  type OptimizationRequest,
+  type OptimizationResult,
+  type WatchMessage,
+} from "../client/mod.ts";
 import {
   banner,
   code,
@@ -25,39 +34,29 @@ import {
   settings,
   templates,
 } from "./app_state.ts";
-import { ReconnectingSocket, type WsMessage } from "./reconnecting_socket.ts";
+import { pageClient } from "./page_client.ts";
 import { comboKey, type ScatterPoint, toScatterPoint } from "./scatter_point.ts";
 import { gridValues } from "./grid_values.ts";
 
 const FINAL: ReadonlySet<string> = new Set(["completed", "failed", "cancelled"]);
-const jobSockets = new Map<string, ReconnectingSocket>();
+/** The per-job watches this tab runs, by job id (aborting one ends its `watch()`). */
+const jobWatches = new Map<string, AbortController>();
 /** Live curves are capped so a million-bar job cannot grow the page without bound. */
 const MAX_LIVE_POINTS = 2000;
+/** Reconnect for as long as the page is open: 0.5 s doubling to 10 s. */
+const RECONNECT = { retries: Infinity, backoffMs: 500, maxBackoffMs: 10_000 } as const;
 
 function toStatus(s: unknown): JobStatus | null {
-  switch (s) {
-    case "queued":
-    case "running":
-    case "completed":
-    case "failed":
-    case "cancelled":
-      return s;
-    case "done":
-    case "complete":
-      return "completed";
-    case "canceled":
-      return "cancelled";
-    case "error":
-      return "failed";
-    default:
-      return null;
-  }
+  return typeof s === "string" && ["queued", "running", "completed", "failed", "cancelled"]
+      .includes(s)
+    ? s as JobStatus
+    : null;
 }
 
-/** Progress arrives as 0..1 or as a percentage; the page keeps 0..1. */
+/** Progress is 0..1; anything else (a snapshot of an unknown job) leaves it unchanged. */
 function toFraction(p: unknown): number | null {
   if (typeof p !== "number" || !Number.isFinite(p)) return null;
-  return Math.min(1, Math.max(0, p > 1 ? p / 100 : p));
+  return Math.min(1, Math.max(0, p));
 }
 
 // deno-lint-ignore no-control-regex
@@ -118,76 +117,72 @@ function mergePoints(old: ScatterPoint[], raw: unknown): ScatterPoint[] {
   return out;
 }
 
-function asResult(r: unknown): BacktestResult | null {
-  if (!r || typeof r !== "object") return null;
-  const res = r as BacktestResult;
-  return Array.isArray(res.equity) && res.metrics ? res : null;
+type AnyResult = BacktestResult | OptimizationResult;
+
+function backtestResult(r: AnyResult | null | undefined): BacktestResult | null {
+  return r && "equity" in r && Array.isArray(r.equity) ? r : null;
 }
 
-/** Applies a job-shaped object (status answer, list row, snapshot) to the tracked job. */
-function applyJobObject(id: string, o: Record<string, unknown>, kindHint?: JobView["kind"]): void {
-  const kind = kindHint ??
-    (o.kind === "optimization" || o.type === "optimization" || "grid" in o
-      ? "optimization"
-      : "backtest");
+function optimizationCombos(r: AnyResult | null | undefined): unknown {
+  return r && "combos" in r ? r.combos : undefined;
+}
+
+/** What a status answer, a list row or a snapshot says about a job. */
+interface JobPatch {
+  kind?: JobKind | null;
+  status?: unknown;
+  progress?: unknown;
+  error?: string | null;
+  result?: AnyResult | null;
+  /** Optimization combinations finished so far (scatter points). */
+  points?: unknown;
+  done?: unknown;
+  total?: unknown;
+}
+
+/** Applies what the server says about a job (status answer, list row, snapshot). */
+function applyPatch(id: string, p: JobPatch, kindHint?: JobView["kind"]): void {
+  const kind = kindHint ?? (p.kind === "optimization" ? "optimization" : "backtest");
   ensureJob(id, kind);
-  const data = (o.data && typeof o.data === "object") ? o.data as Record<string, unknown> : o;
   update(id, (j) => {
-    const status = toStatus(o.status ?? data.status) ?? j.status;
-    const progress = toFraction(o.progress ?? data.progress) ?? j.progress;
-    const result = asResult(o.result ?? data.result) ?? j.result;
-    const err = o.error ?? data.error;
-    let liveEquity = j.liveEquity;
-    const eq = data.equity;
-    if (Array.isArray(eq) && eq.length > 0 && typeof eq[0] === "object") {
-      liveEquity = (eq as { time: number; equity: number }[]).slice(-MAX_LIVE_POINTS);
-    }
-    const optResult = (o.result && typeof o.result === "object")
-      ? o.result as Record<string, unknown>
-      : {};
-    const points = mergePoints(
-      mergePoints(j.points, data.points ?? data.combos ?? data.new_points ?? data.newPoints),
-      optResult.combos,
-    );
+    const status = toStatus(p.status) ?? j.status;
+    const progress = toFraction(p.progress) ?? j.progress;
     return {
       ...j,
       status,
       progress: status === "completed" ? 1 : progress,
-      result: kind === "backtest" ? result : null,
-      error: err !== undefined && err !== null ? errorText(err) : j.error,
-      liveEquity,
-      points,
-      done: typeof data.done === "number" ? data.done : j.done,
-      total: typeof data.total === "number" ? data.total : j.total,
+      result: kind === "backtest" ? (backtestResult(p.result) ?? j.result) : null,
+      error: p.error !== undefined && p.error !== null ? errorText(p.error) : j.error,
+      points: mergePoints(mergePoints(j.points, p.points), optimizationCombos(p.result)),
+      done: typeof p.done === "number" ? p.done : j.done,
+      total: typeof p.total === "number" ? p.total : j.total,
     };
   });
 }
 
-/** Applies one WebSocket message to the job list. */
-export function applyMessage(msg: WsMessage): void {
-  const data = (msg.data ?? {}) as Record<string, unknown>;
-  if (msg.type === "snapshot" && Array.isArray(data.jobs)) {
+/** Applies one message of `watch()` / `watchAll()` to the job list. */
+export function applyMessage(msg: WatchMessage): void {
+  if (msg.type === "snapshot" && msg.data.jobs) {
+    const active = msg.data.jobs;
     batch(() => {
-      for (const raw of data.jobs as Record<string, unknown>[]) {
-        const id = String(raw.job_id ?? raw.id ?? "");
-        if (id) applyJobObject(id, raw);
-      }
+      for (const j of active) applyPatch(j.job_id, j);
     });
     return;
   }
   const id = msg.job_id;
-  if (!id) return;
+  if (!id || id === "*") return;
   const known = jobs.value.find((j) => j.id === id);
   switch (msg.type) {
     case "snapshot":
-      applyJobObject(id, { ...data, ...(msg as Record<string, unknown>) }, known?.kind);
+      applyPatch(id, msg.data, known?.kind);
       break;
     case "progress": {
+      const data = msg.data;
       ensureJob(id, known?.kind ?? "backtest");
       update(id, (j) => {
         const p = toFraction(data.progress) ?? j.progress;
         let liveEquity = j.liveEquity;
-        const t = data.time ?? data.timestamp;
+        const t = data.time;
         if (typeof data.equity === "number" && typeof t === "number") {
           const last = liveEquity[liveEquity.length - 1];
           if (!last || t > last.time) {
@@ -202,51 +197,39 @@ export function applyMessage(msg: WsMessage): void {
       break;
     }
     case "trade": {
-      const t = (data.trade ?? data) as TradeRecord;
-      update(id, (j) => ({ ...j, liveTrades: [...j.liveTrades, t].slice(-500) }));
+      const closed = msg.data.trades;
+      update(id, (j) => ({ ...j, liveTrades: [...j.liveTrades, ...closed].slice(-500) }));
       break;
     }
     case "optimization_progress":
-      ensureJob(id, "optimization");
-      applyJobObject(id, { ...data, status: data.status ?? "running" }, "optimization");
+      applyPatch(id, { ...msg.data, status: msg.data.status ?? "running" }, "optimization");
       break;
     case "complete": {
       ensureJob(id, known?.kind ?? "backtest");
-      // the server puts the result beside `data` (serialized once for every subscriber)
-      const rawResult = msg.result ?? data.result;
-      const result = asResult(rawResult);
+      const rawResult = msg.data.result;
+      const result = backtestResult(rawResult);
       update(id, (j) => ({
         ...j,
         status: "completed",
         progress: 1,
         result: j.kind === "backtest" ? (result ?? j.result) : null,
-        points: mergePoints(
-          j.points,
-          (rawResult as Record<string, unknown> | undefined)?.combos ?? data.points,
-        ),
+        points: mergePoints(j.points, optimizationCombos(rawResult)),
       }));
       // a client that fell behind gets `result_url` instead of the result: fetch it
       const j = jobs.value.find((x) => x.id === id);
       if (j && !rawResult && (j.kind === "optimization" || !j.result)) void refreshJob(id);
-      closeJobSocket(id);
+      stopWatch(id);
       break;
     }
     case "error":
       ensureJob(id, known?.kind ?? "backtest");
       update(id, (j) => ({
         ...j,
-        status: toStatus(data.status) ?? "failed",
-        error: errorText(data.error ?? msg.error ?? "failed"),
+        status: toStatus(msg.data.status) ?? "failed",
+        error: errorText(msg.data.error ?? "failed"),
       }));
-      closeJobSocket(id);
+      stopWatch(id);
       break;
-    case "cancelled":
-      update(id, (j) => ({ ...j, status: "cancelled" }));
-      closeJobSocket(id);
-      break;
-    default:
-      // heartbeats and message types this page does not know; a status field still counts
-      if (toStatus(data.status)) update(id, (j) => ({ ...j, status: toStatus(data.status)! }));
   }
 }
 
@@ -254,22 +237,17 @@ export function applyMessage(msg: WsMessage): void {
 export async function refreshJob(id: string): Promise<void> {
   const j = jobs.value.find((x) => x.id === id);
   if (!j) return;
+  const api = pageClient();
   try {
     if (j.kind === "optimization") {
-      const st = await apiRequest<Record<string, unknown>>(
-        `/api/optimization/${encodeURIComponent(id)}/status`,
-      );
-      applyJobObject(id, st, "optimization");
+      applyPatch(id, await api.optimizationStatus(id), "optimization");
     } else {
-      const st = await apiRequest<Record<string, unknown>>(
-        `/api/backtest/${encodeURIComponent(id)}/status`,
-      );
-      applyJobObject(id, st, "backtest");
+      applyPatch(id, await api.backtestStatus(id), "backtest");
       const now = jobs.value.find((x) => x.id === id);
       if (now && now.status === "completed" && !now.result) {
-        const res = await apiRequest<unknown>(`/api/backtest/${encodeURIComponent(id)}/result`);
-        const r = asResult(res) ?? asResult((res as Record<string, unknown>)?.result);
-        if (r) update(id, (x) => ({ ...x, result: r }));
+        // a result over the server's embedding limit is left out of the status answer
+        const r = await api.backtestResult(id);
+        update(id, (x) => ({ ...x, result: r }));
       }
     }
   } catch (err) {
@@ -277,52 +255,65 @@ export async function refreshJob(id: string): Promise<void> {
   }
 }
 
-function closeJobSocket(id: string): void {
-  jobSockets.get(id)?.close();
-  jobSockets.delete(id);
+function stopWatch(id: string): void {
+  jobWatches.get(id)?.abort();
+  jobWatches.delete(id);
 }
 
+/** Follows one job over `/ws/backtest/{id}` (equity, trades) until it ends or is stopped. */
 function watchJob(id: string): void {
-  if (jobSockets.has(id)) return;
-  const sock = new ReconnectingSocket(`/ws/backtest/${encodeURIComponent(id)}`, applyMessage, {
-    isDone: () => FINAL.has(jobs.value.find((j) => j.id === id)?.status ?? ""),
-  });
-  jobSockets.set(id, sock);
+  if (jobWatches.has(id)) return;
+  const stop = new AbortController();
+  jobWatches.set(id, stop);
+  void (async () => {
+    try {
+      for await (const m of pageClient().watch(id, { ...RECONNECT, signal: stop.signal })) {
+        applyMessage(m);
+      }
+    } catch (err) {
+      // e.g. the job vanished (a server restarted on a fresh store): say so, show its status
+      if (!stop.signal.aborted) {
+        showError(err);
+        void refreshJob(id);
+      }
+    } finally {
+      if (jobWatches.get(id) === stop) jobWatches.delete(id);
+    }
+  })();
 }
 
 /** Shows an action's error in the banner. */
 export function showError(err: unknown): void {
-  const text = err instanceof ApiError
-    ? `${err.message}${err.status ? ` (HTTP ${err.status})` : ""}`
+  const text = err instanceof ApiClientError
+    ? `${errorText(err)}${err.status ? ` (HTTP ${err.status})` : ""}`
     : errorText(err);
   banner.value = { kind: "error", text };
 }
 
 /** The strategy part of a request: the template id when the editor still holds it verbatim. */
-export function strategySpec(): { template: string } | { code: string } {
+export function strategySpec(): BacktestRequest["strategy"] {
   const t = templates.value.find((x) => x.id === selectedTemplate.value);
   return t && t.code === code.value ? { template: t.id } : { code: code.value };
 }
 
 /** The data part of a request, from the run settings. */
-export function dataSpec(): Record<string, unknown> {
+export function dataSpec(): BacktestRequest["data"] {
   const s = settings.value;
   if (s.source === "exchange") {
-    const d: Record<string, unknown> = {
+    return {
       exchange: s.exchange,
       symbol: s.symbol,
       timeframe: s.timeframe,
+      ...(s.since ? { since: s.since } : {}),
+      ...(s.until ? { until: s.until } : {}),
     };
-    if (s.since) d.since = s.since;
-    if (s.until) d.until = s.until;
-    return d;
   }
   // the API's dataset spec has no date range (yet): the From/To fields apply to exchange data
   return { dataset: s.dataset };
 }
 
 /** The config part of a request. */
-export function configSpec(): Record<string, unknown> {
+export function configSpec(): NonNullable<BacktestRequest["config"]> {
   const s = settings.value;
   return {
     cash: s.cash,
@@ -353,11 +344,12 @@ export async function startBacktest(override?: Record<string, number>): Promise<
   const params = { ...singleParams(), ...override };
   banner.value = null;
   try {
-    const res = await apiRequest<{ job_id?: string; id?: string }>("/api/backtest/start", {
-      body: { strategy: strategySpec(), data: dataSpec(), params, config: configSpec() },
+    const { job_id: id } = await pageClient().startBacktest({
+      strategy: strategySpec(),
+      data: dataSpec(),
+      params,
+      config: configSpec(),
     });
-    const id = res.job_id ?? res.id;
-    if (!id) throw new Error("The server did not answer a job_id");
     batch(() => {
       // the firehose may have announced the job before this answer arrived
       ensureJob(id, "backtest");
@@ -413,22 +405,16 @@ export async function startOptimization(): Promise<string | null> {
     const cons = constraintList();
     const fixed = singleParams();
     for (const k of Object.keys(grid)) delete fixed[k];
-    const res = await apiRequest<{ job_id?: string; id?: string; optimization_id?: string }>(
-      "/api/optimization/start",
-      {
-        body: {
-          strategy: strategySpec(),
-          data: dataSpec(),
-          params: fixed,
-          grid: { params: grid, ...(cons.length ? { constraints: cons } : {}) },
-          objective: settings.value.objective,
-          backend: settings.value.backend,
-          config: configSpec(),
-        },
-      },
-    );
-    const id = res.job_id ?? res.optimization_id ?? res.id;
-    if (!id) throw new Error("The server did not answer a job_id");
+    const req: OptimizationRequest = {
+      strategy: strategySpec(),
+      data: dataSpec(),
+      params: fixed,
+      grid: { params: grid, ...(cons.length ? { constraints: cons } : {}) },
+      objective: settings.value.objective,
+      backend: settings.value.backend,
+      config: configSpec(),
+    };
+    const { job_id: id } = await pageClient().startOptimization(req);
     batch(() => {
       ensureJob(id, "optimization");
       update(id, (j) => ({
@@ -450,12 +436,12 @@ export async function startOptimization(): Promise<string | null> {
 /** Asks the server to cancel a queued or running job. */
 export async function cancelJob(id: string): Promise<void> {
   try {
-    const kind = jobs.value.find((j) => j.id === id)?.kind === "optimization"
-      ? "optimization"
-      : "backtest";
-    await apiRequest(`/api/${kind}/${encodeURIComponent(id)}/cancel`, { method: "POST" });
+    const api = pageClient();
+    if (jobs.value.find((j) => j.id === id)?.kind === "optimization") {
+      await api.cancelOptimization(id);
+    } else await api.cancelBacktest(id);
     update(id, (j) => FINAL.has(j.status) ? j : { ...j, status: "cancelled" });
-    closeJobSocket(id);
+    stopWatch(id);
   } catch (err) {
     showError(err);
   }
@@ -472,14 +458,38 @@ export function toggleRun(id: string): void {
 /** Loads the newest jobs (statuses only; results are fetched when a run is selected). */
 async function syncJobs(): Promise<void> {
   try {
-    const list = await apiRequest<unknown>("/api/backtests?limit=50");
+    const { jobs: rows } = await pageClient().listBacktests({ limit: 50 });
     batch(() => {
-      const rows = listFrom<Record<string, unknown>>(list, "jobs", "backtests").slice().reverse();
-      for (const raw of rows) {
-        const id = String(raw.job_id ?? raw.id ?? "");
-        if (id) applyJobObject(id, { ...raw, result: undefined });
-      }
+      for (const row of rows.slice().reverse()) applyPatch(row.job_id, row);
     });
+  } catch (err) {
+    showError(err);
+  }
+}
+
+/** Follows `/ws/backtests` for as long as the page is open. */
+async function followAll(): Promise<void> {
+  let opened = 0;
+  try {
+    const all = pageClient().watchAll({
+      ...RECONNECT,
+      onState: (s) => {
+        liveState.value = s;
+        if (s === "open" && opened++ > 0) void syncJobs();
+      },
+    });
+    for await (const msg of all) {
+      // the firehose carries every job; equity and trades come from the per-job watches
+      const own = msg.job_id !== "*" && jobWatches.has(msg.job_id);
+      if (own && (msg.type === "progress" || msg.type === "trade")) continue;
+      applyMessage(msg);
+      if (msg.type === "complete" && !own) {
+        const j = jobs.value.find((x) => x.id === msg.job_id);
+        if (j && j.kind === "backtest" && !j.result && selectedRunId.value === j.id) {
+          void refreshJob(j.id);
+        }
+      }
+    }
   } catch (err) {
     showError(err);
   }
@@ -492,21 +502,5 @@ async function syncJobs(): Promise<void> {
  */
 export async function connectJobs(): Promise<void> {
   await syncJobs();
-  let opened = 0;
-  new ReconnectingSocket("/ws/backtests", (msg) => {
-    // the firehose carries every job; equity growth comes from the per-job sockets
-    if (msg.type === "progress" && msg.job_id && jobSockets.has(msg.job_id)) return;
-    applyMessage(msg);
-    if (msg.type === "complete" && msg.job_id && !jobSockets.has(msg.job_id)) {
-      const j = jobs.value.find((x) => x.id === msg.job_id);
-      if (j && j.kind === "backtest" && !j.result && selectedRunId.value === j.id) {
-        void refreshJob(j.id);
-      }
-    }
-  }, {
-    onState: (s) => {
-      liveState.value = s;
-      if (s === "open" && opened++ > 0) void syncJobs();
-    },
-  });
+  void followAll();
 }

@@ -1,11 +1,12 @@
 /**
  * Strategy-side actions: templates, compile with diagnostics, the parameter table, datasets
- * and the server statistics poll.
+ * and the server statistics poll, all through the typed client (`client/mod.ts`).
  *
  * @module
  */
 import { batch } from "@preact/signals";
-import { ApiError, apiRequest, listFrom } from "./api_client.ts";
+import { ApiClientError, type StrategyList } from "../client/mod.ts";
+import { pageClient } from "./page_client.ts";
 import {
   banner,
   code,
@@ -46,16 +47,13 @@ export function setParams(params: Record<string, unknown>): void {
     .map(([k, v]) => old.get(k) ?? defaultRow(k, v as number | string | boolean));
 }
 
-function toTemplate(raw: Record<string, unknown>): Template | null {
-  const id = String(raw.id ?? raw.name ?? "");
-  const src = raw.code ?? raw.source ?? raw.src;
-  if (!id || typeof src !== "string") return null;
+function toTemplate(t: StrategyList["templates"][number]): Template {
   return {
-    id,
-    name: String(raw.name ?? id),
-    description: String(raw.description ?? ""),
-    code: src,
-    params: (raw.params && typeof raw.params === "object") ? raw.params as Template["params"] : {},
+    id: t.id,
+    name: t.name,
+    description: t.description,
+    code: t.source,
+    params: t.params,
   };
 }
 
@@ -78,10 +76,7 @@ export function selectTemplate(id: string): void {
 /** Loads templates; selects the first one when the editor is empty. */
 export async function loadTemplates(): Promise<void> {
   try {
-    const json = await apiRequest<unknown>("/api/strategies");
-    const list = listFrom<Record<string, unknown>>(json, "strategies", "templates")
-      .map(toTemplate)
-      .filter((t): t is Template => t !== null);
+    const list = (await pageClient().strategies()).templates.map(toTemplate);
     templates.value = list;
     if (!code.value && list.length > 0) {
       selectTemplate((list.find((t) => t.id === "sma_cross") ?? list[0]).id);
@@ -94,16 +89,10 @@ export async function loadTemplates(): Promise<void> {
 /** Loads datasets and picks the first one when none is chosen. */
 export async function loadDatasets(): Promise<void> {
   try {
-    const json = await apiRequest<unknown>("/api/datasets");
-    const list: Dataset[] = listFrom<unknown>(json, "datasets").map((raw) => {
-      if (typeof raw === "string") return { name: raw, label: raw };
-      const o = raw as Record<string, unknown>;
-      const name = String(o.name ?? o.id ?? "");
-      const bars = o.bars ?? o.count ?? o.rows;
-      const extra = [o.timeframe, typeof bars === "number" ? `${bars} bars` : null]
-        .filter(Boolean).join(", ");
-      return { name, label: extra ? `${name} (${extra})` : name };
-    }).filter((d) => d.name);
+    const list: Dataset[] = (await pageClient().datasets()).datasets.map((d) => ({
+      name: d.name,
+      label: d.timeframe ? `${d.name} (${d.timeframe})` : d.name,
+    }));
     datasets.value = list;
     if (!settings.value.dataset && list.length > 0) {
       settings.value = { ...settings.value, dataset: list[0].name };
@@ -127,17 +116,11 @@ export function datasetNameOf(fileName: string): string {
 export async function uploadDataset(file: File): Promise<boolean> {
   const name = datasetNameOf(file.name);
   try {
-    const res = await apiRequest<{ bars?: number; dataset?: { name?: string } }>(
-      `/api/datasets?name=${encodeURIComponent(name)}&overwrite=true`,
-      { rawBody: file },
-    );
+    const res = await pageClient().uploadDataset(name, file, { overwrite: true });
     await loadDatasets();
-    const stored = res.dataset?.name ?? name;
+    const stored = res.dataset.name;
     settings.value = { ...settings.value, source: "dataset", dataset: stored };
-    banner.value = {
-      kind: "info",
-      text: `Uploaded ${stored}${typeof res.bars === "number" ? `: ${res.bars} bars` : ""}`,
-    };
+    banner.value = { kind: "info", text: `Uploaded ${stored}: ${res.bars} bars` };
     return true;
   } catch (err) {
     showError(err);
@@ -145,28 +128,25 @@ export async function uploadDataset(file: File): Promise<boolean> {
   }
 }
 
-function toDiagnostics(raw: unknown): Diagnostic[] {
-  if (!Array.isArray(raw)) return [];
-  return raw.map((d) => {
-    const o = (d ?? {}) as Record<string, unknown>;
-    const sev = o.severity === "warning" || o.severity === "info" ? o.severity : "error";
-    return {
-      line: Number(o.line) || 1,
-      column: Number(o.column) || 1,
-      message: String(o.message ?? o.messageText ?? "unknown problem"),
-      severity: sev,
-    } as Diagnostic;
-  });
+/** The compiler's diagnostics as the editor shows them (warnings never block a run). */
+function toDiagnostics(
+  list: readonly { line: number; column: number; message: string; severity: string }[],
+  asWarnings = false,
+): Diagnostic[] {
+  return list.map((d) => ({
+    line: d.line,
+    column: d.column,
+    message: d.message,
+    severity: asWarnings || d.severity === "warning" ? "warning" : "error",
+  }));
 }
 
 /** Compiles the editor's code; diagnostics go to the editor, params to the table. */
 export async function compile(): Promise<boolean> {
   compileState.value = { kind: "pending", message: "Compiling…" };
   try {
-    const res = await apiRequest<Record<string, unknown>>("/api/strategy/compile", {
-      body: { code: code.value },
-    });
-    if (res.ok === false) {
+    const res = await pageClient().compile(code.value);
+    if (!res.ok) {
       const diags = toDiagnostics(res.diagnostics);
       batch(() => {
         diagnostics.value = diags;
@@ -174,15 +154,10 @@ export async function compile(): Promise<boolean> {
       });
       return false;
     }
-    const warnings = toDiagnostics(res.warnings).map((d) => ({
-      ...d,
-      severity: d.severity === "error" ? "warning" as const : d.severity,
-    }));
+    const warnings = toDiagnostics(res.warnings, true);
     batch(() => {
       diagnostics.value = warnings;
-      if (res.params && typeof res.params === "object") {
-        setParams(res.params as Record<string, unknown>);
-      }
+      setParams(res.params);
       compileState.value = {
         kind: "ok",
         message: warnings.length ? `Compiled with ${warnings.length} warning(s)` : "Compiled",
@@ -190,16 +165,12 @@ export async function compile(): Promise<boolean> {
     });
     return true;
   } catch (err) {
-    // a 422 carries the diagnostics in the error details
-    const details = err instanceof ApiError ? err.details as Record<string, unknown> : null;
-    const diags = toDiagnostics(
-      Array.isArray(details) ? details : details?.diagnostics,
-    );
+    // an error answer (e.g. code over the size limit) is shown as the compile state
     batch(() => {
-      diagnostics.value = diags;
+      diagnostics.value = [];
       compileState.value = {
         kind: "error",
-        message: diags.length ? `${diags.length} problem(s)` : (err as Error).message,
+        message: err instanceof ApiClientError ? err.message : String(err),
       };
     });
     return false;
@@ -211,7 +182,7 @@ export function pollStats(everyMs = 2000): void {
   const tick = async () => {
     if (document.visibilityState === "visible") {
       try {
-        serverStats.value = await apiRequest<Record<string, unknown>>("/api/stats");
+        serverStats.value = await pageClient().stats();
       } catch {
         serverStats.value = null; // the header shows "offline"; no banner spam every 2 s
       }

@@ -5,31 +5,63 @@
  * compact metrics only. For a built-in family it instead runs the CPU decision kernel and the
  * float64 replay (gpu/family_grid.ts), keeping the indicator series across chunks.
  *
+ * The gpu/ modules load only for a family (a dynamic import): a worker for strategy code
+ * starts with the engine alone, which shortens every worker's start-up, a cost the pool pays
+ * once per worker and that more workers do not divide.
+ *
  * @module
  */
 import { runBacktest } from "../../engine/backtest.ts";
-import { CpuKernel, evaluateFamilyGrid } from "../../gpu/family_grid.ts";
-import { FAMILIES, type FamilyId, familyParams, SeriesCache } from "../../gpu/families.ts";
-import { replay } from "../../gpu/replay.ts";
+import { validateBars } from "../../engine/bars.ts";
+import type { FamilyId, SeriesCache } from "../../gpu/families.ts";
 import { resolveConfig } from "../../engine/config.ts";
+import { annualizationOf } from "../../engine/result.ts";
 import type { BacktestConfig, Bars, StrategyClass } from "../../engine/types.ts";
 import type { ParamSet } from "../grid.ts";
 import type { ComboMetrics } from "../objective.ts";
-import { comboMetricsOf, type PoolReply, type PoolRequest } from "./pool_protocol.ts";
+import { compactMetricsOf, type MetricsScratch } from "./compact_metrics.ts";
+import type { PoolReply, PoolRequest } from "./pool_protocol.ts";
+
+/** The gpu/ modules a family needs, loaded on its init. */
+async function gpuModules() {
+  const [grid, families, rep] = await Promise.all([
+    import("../../gpu/family_grid.ts"),
+    import("../../gpu/families.ts"),
+    import("../../gpu/replay.ts"),
+  ]);
+  return { ...grid, ...families, ...rep };
+}
+let gpu: Awaited<ReturnType<typeof gpuModules>> | null = null;
+/** Settles when init has; later messages wait for it (init awaits imports). */
+let initialized: Promise<void> = Promise.resolve();
 
 let strategy: StrategyClass | null = null;
 let family: { id: FamilyId; annualization: number } | null = null;
 let cache: SeriesCache | null = null;
 let bars: Bars | null = null;
 let config: Partial<BacktestConfig> & { slippageBps?: number } = {};
+/** The engine runs' annualization, inferred once per pool instead of once per combination. */
+let annualization = 252;
+const scratch: MetricsScratch = {};
+
+/**
+ * Engine options of every combination's run: no full metrics, no per-run bar check (`validate`
+ * is the engine's RunOptions field for sweeps; an engine without it checks the bars, still
+ * correct).
+ */
+const LEAN_RUN = { metrics: false, validate: false } as const;
 
 const post = (m: PoolReply) => (self as unknown as Worker).postMessage(m);
 
 self.onmessage = async (e: MessageEvent<PoolRequest>) => {
   const msg = e.data;
   if (msg.type === "init") {
+    let done = () => {};
+    initialized = new Promise<void>((r) => done = r);
+    let stage = "Cannot load the strategy";
     try {
       if (msg.family) {
+        gpu = await gpuModules();
         family = msg.family;
       } else {
         const mod = await import(msg.moduleUrl);
@@ -50,15 +82,24 @@ self.onmessage = async (e: MessageEvent<PoolRequest>) => {
         volume: c.volume,
       };
       config = msg.config;
+      stage = "Invalid config";
+      annualization = annualizationOf(resolveConfig(config), bars);
+      // Checked once here, so that each combination's run can skip the pass (validate: false).
+      stage = "Invalid bars";
+      if (!msg.family) validateBars(bars);
       post({ type: "ready" });
     } catch (err) {
-      post({ type: "error", message: `Cannot load the strategy: ${(err as Error).message}` });
+      post({ type: "error", message: `${stage}: ${(err as Error).message}` });
+    } finally {
+      done();
     }
     return;
   }
+  await initialized;
   if (msg.type === "replay") {
     try {
-      cache ??= new SeriesCache(bars!);
+      const { FAMILIES, familyParams, replay } = gpu!;
+      cache ??= new gpu!.SeriesCache(bars!);
       const fam = FAMILIES[family!.id];
       const ctx = {
         bars: bars!,
@@ -80,7 +121,8 @@ self.onmessage = async (e: MessageEvent<PoolRequest>) => {
   if (msg.type === "chunk") {
     if (family) {
       try {
-        cache ??= new SeriesCache(bars!);
+        cache ??= new gpu!.SeriesCache(bars!);
+        const { evaluateFamilyGrid, CpuKernel } = gpu!;
         const results = await evaluateFamilyGrid(bars!, family.id, msg.params, new CpuKernel(), {
           config,
           annualization: family.annualization,
@@ -96,8 +138,11 @@ self.onmessage = async (e: MessageEvent<PoolRequest>) => {
     let p: ParamSet | undefined;
     try {
       for (p of msg.params) {
-        const r = runBacktest(bars!, strategy!, { params: p, config });
-        results.push(comboMetricsOf(r.metrics));
+        // The engine's loop without its full metrics (the compact ones come from the raw
+        // equity curve, see compact_metrics.ts: the same numbers for a third less work) and
+        // without re-validating the bars init validated.
+        const r = runBacktest(bars!, strategy!, { ...LEAN_RUN, params: p, config });
+        results.push(compactMetricsOf(r, annualization, scratch));
       }
       post({ type: "done", start: msg.start, results });
     } catch (err) {

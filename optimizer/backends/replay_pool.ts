@@ -11,6 +11,7 @@ import type { FamilyId } from "../../gpu/families.ts";
 import type { ReplayResult } from "../../gpu/replay.ts";
 import type { ParamSet } from "../grid.ts";
 import type { PoolReply, PoolRequest } from "./pool_protocol.ts";
+import { sharedColumns } from "./workers.ts";
 
 /** Replays batches of one family's combinations on `size` workers. */
 export class ReplayPool {
@@ -30,14 +31,8 @@ export class ReplayPool {
       config?: Partial<BacktestConfig> & { slippageBps?: number };
     },
   ) {
-    const columns = {
-      timestamp: bars.timestamp,
-      open: bars.open,
-      high: bars.high,
-      low: bars.low,
-      close: bars.close,
-      volume: bars.volume,
-    };
+    // Copied once into shared memory, not structured-cloned into every worker.
+    const columns = sharedColumns(bars);
     for (let i = 0; i < opts.size; i++) {
       const w = new Worker(new URL("./engine_worker.ts", import.meta.url), {
         type: "module",

@@ -29,7 +29,10 @@ export interface StrategySource {
 export interface WorkerPoolOptions {
   /** Workers. @default navigator.hardwareConcurrency */
   size?: number;
-  /** Combinations per chunk. @default total / (size × 8), between 1 and 32 */
+  /**
+   * Combinations per chunk. @default guided: a quarter of the remaining combinations' share
+   * per worker, between 1 and 32 (large chunks first, single combinations at the end)
+   */
   chunkSize?: number;
   config?: Partial<BacktestConfig> & { slippageBps?: number };
   /** Called as chunks finish: index of the chunk's first combination and its results. */
@@ -82,15 +85,34 @@ export function sharedColumns(bars: Bars): PoolColumns {
   };
 }
 
+/** Largest chunk the guided default hands out. */
+const MAX_CHUNK = 32;
+
 /** Default pool size: one worker per core. */
 export function defaultPoolSize(): number {
   return Math.max(1, navigator.hardwareConcurrency || 1);
 }
 
 /**
+ * The next chunk's size under guided self-scheduling: a share of what is left (so that early
+ * chunks are large and cheap to hand out, and the last ones small, so that no worker is left
+ * with a long chunk while the others idle at the end), between 1 and `max`.
+ */
+export function guidedChunk(remaining: number, size: number, max: number): number {
+  return Math.max(1, Math.min(max, Math.ceil(remaining / (size * 4))));
+}
+
+/** Chunks handed to one worker and not answered yet (see `runWorkerPool`). */
+const IN_FLIGHT = 2;
+
+/**
  * Runs every combination through the engine in a worker pool and returns their metrics in
  * combination order. Rejects with the first worker error (naming the combination), on abort,
  * or on a chunk timeout; all workers are terminated in every case.
+ *
+ * Each worker holds up to two chunks: the one it runs and the next, already in its message
+ * queue, so it never waits for a round trip through the calling thread (which may be busy
+ * with the other workers' results, progress reports or a server's requests) between chunks.
  */
 export async function runWorkerPool(
   bars: Bars,
@@ -102,11 +124,10 @@ export async function runWorkerPool(
   const out: ComboMetrics[] = new Array(total);
   if (total === 0) return out;
   const size = Math.max(1, Math.min(opts.size ?? defaultPoolSize(), total));
-  const chunk = opts.chunkSize ??
-    Math.max(1, Math.min(32, Math.floor(total / (size * 8))));
+  const nextChunk = () => opts.chunkSize ?? guidedChunk(total - next, size, MAX_CHUNK);
   let next = 0;
   const workers: Worker[] = [];
-  const moduleUrl = dataUrlOf(source);
+  const moduleUrl = opts.family ? "" : dataUrlOf(source);
   const columns = sharedColumns(bars);
   try {
     await new Promise<void>((resolve, reject) => {
@@ -120,33 +141,49 @@ export async function runWorkerPool(
       const onAbort = () => fail(opts.signal?.reason ?? new DOMException("Aborted", "AbortError"));
       if (opts.signal?.aborted) return onAbort();
       opts.signal?.addEventListener("abort", onAbort, { once: true });
-      const give = (w: Worker, timer: { id?: ReturnType<typeof setTimeout> }) => {
+
+      /** One worker's state: its chunks in flight (oldest first) and the oldest's timer. */
+      interface Slot {
+        w: Worker;
+        inFlight: { start: number; end: number }[];
+        timer?: ReturnType<typeof setTimeout>;
+        finished: boolean;
+      }
+      // The time budget runs for the chunk the worker is on (the oldest in flight).
+      const arm = (slot: Slot) => {
+        if (slot.timer !== undefined) clearTimeout(slot.timer);
+        slot.timer = undefined;
+        const head = slot.inFlight[0];
+        if (opts.comboTimeoutMs === undefined || !head) return;
+        const ms = opts.comboTimeoutMs * (head.end - head.start);
+        slot.timer = setTimeout(() => {
+          slot.w.terminate();
+          fail(
+            new Error(
+              `Timed out: combinations ${head.start}..${head.end - 1} (${
+                JSON.stringify(combos[head.start])
+              } first) ran past ${ms} ms`,
+            ),
+          );
+        }, ms);
+      };
+      const topUp = (slot: Slot) => {
         if (failed) return;
-        if (next >= total) {
+        while (slot.inFlight.length < IN_FLIGHT && next < total) {
+          const start = next;
+          next = Math.min(total, next + nextChunk());
+          slot.inFlight.push({ start, end: next });
+          const msg: PoolRequest = { type: "chunk", start, params: combos.slice(start, next) };
+          slot.w.postMessage(msg);
+          if (slot.inFlight.length === 1) arm(slot);
+        }
+        if (slot.inFlight.length === 0 && !slot.finished) {
+          slot.finished = true;
           if (--running === 0) {
             opts.signal?.removeEventListener("abort", onAbort);
             resolve();
           }
-          return;
         }
-        const start = next;
-        next = Math.min(total, next + chunk);
-        const msg: PoolRequest = { type: "chunk", start, params: combos.slice(start, next) };
-        if (opts.comboTimeoutMs !== undefined) {
-          const ms = opts.comboTimeoutMs * (next - start);
-          const end = next - 1;
-          timer.id = setTimeout(() => {
-            w.terminate();
-            fail(
-              new Error(
-                `Timed out: combinations ${start}..${end} (${
-                  JSON.stringify(combos[start])
-                } first) ran past ${ms} ms`,
-              ),
-            );
-          }, ms);
-        }
-        w.postMessage(msg);
       };
       for (let i = 0; i < size; i++) {
         const w = new Worker(new URL("./engine_worker.ts", import.meta.url), {
@@ -155,20 +192,25 @@ export async function runWorkerPool(
         });
         workers.push(w);
         running++;
-        const timer: { id?: ReturnType<typeof setTimeout> } = {};
+        const slot: Slot = { w, inFlight: [], finished: false };
         w.onerror = (e) => {
           e.preventDefault();
           fail(new Error(`Worker failed: ${e.message}`));
         };
         w.onmessage = (e: MessageEvent<PoolReply>) => {
           const m = e.data;
-          if (timer.id !== undefined) clearTimeout(timer.id);
-          if (m.type === "error") return fail(new Error(m.message));
+          if (m.type === "error") {
+            if (slot.timer !== undefined) clearTimeout(slot.timer);
+            return fail(new Error(m.message));
+          }
           if (m.type === "done") {
-            for (let k = 0; k < m.results.length; k++) out[m.start + k] = m.results[k];
+            const k = slot.inFlight.findIndex((c) => c.start === m.start);
+            if (k >= 0) slot.inFlight.splice(k, 1);
+            if (k === 0) arm(slot);
+            for (let j = 0; j < m.results.length; j++) out[m.start + j] = m.results[j];
             opts.onChunk?.(m.start, m.results);
           }
-          give(w, timer);
+          topUp(slot);
         };
         const init: PoolRequest = {
           type: "init",

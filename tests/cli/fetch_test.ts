@@ -40,6 +40,11 @@ Deno.test("cli/fetch.ts downloads into the cache with progress, then fetches onl
     assert.equal(r1.code, 0, r1.stderr);
     assert.match(r1.stderr, /binance BTC\/USDT 1h: 1200\/1200 bars, 2 requests/);
     assert.match(r1.stdout, /binance:BTC\/USDT:1h: 1200 bars/);
+    // The CLI runs with every permission: nodejs-polars loads and writes the cache file.
+    assert.match(
+      r1.stdout,
+      /cache: .*BTC_USDT_1h\.parquet \(parquet-file, written by nodejs-polars\)/,
+    );
     const cached = await new ParquetFileCache(dir).read({
       exchange: "binance",
       symbol: "BTC/USDT",

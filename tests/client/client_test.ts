@@ -328,3 +328,42 @@ Deno.test("client.watchAll() streams every job's messages until aborted", async 
     await srv.shutdown();
   }
 });
+
+Deno.test("client.watchAll() reports its state and reconnects when the server drops every socket", async () => {
+  const srv = await serve({ workers: 1 });
+  const api = createClient(srv.url);
+  try {
+    const states: string[] = [];
+    const abort = new AbortController();
+    const seen: WatchMessage[] = [];
+    for await (
+      const m of api.watchAll({
+        signal: abort.signal,
+        retries: Infinity,
+        backoffMs: 50,
+        onState: (s) => states.push(s),
+      })
+    ) {
+      seen.push(m);
+      const snapshots = seen.filter((x) => x.type === "snapshot").length;
+      // First connection: drop it from the server side (as a proxy restart would).
+      if (snapshots === 1 && m.type === "snapshot") srv.wagyu.services.hub.closeAll();
+      if (snapshots === 2) abort.abort();
+    }
+    assert.deepEqual(seen.map((m) => m.type), ["snapshot", "snapshot"]);
+    // connecting → open, dropped → connecting → open, then closed when the loop ended.
+    assert.deepEqual(states, ["connecting", "open", "connecting", "open", "closed"]);
+  } finally {
+    await srv.shutdown();
+  }
+});
+
+Deno.test("createClient() reports an unreachable server as ApiClientError status 0, code network", async () => {
+  // A port nothing listens on: take a free one from the OS, then close it.
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  const api = createClient(`http://127.0.0.1:${port}`);
+  await rejectsWith(api.health(), 0, "network");
+  await rejectsWith(api.backtestStatus("x"), 0, "network");
+});

@@ -84,3 +84,33 @@ Deno.test("Order.apply() records history and refuses to leave a terminal status"
   assert.equal(r.status, "filled");
   assert.equal(r.avgFillPrice, null);
 });
+
+Deno.test("nextOrderStatus() agrees with ORDER_TRANSITIONS on every (status, event) pair", () => {
+  for (const s of STATUSES) {
+    for (const e of EVENTS) {
+      const to = ORDER_TRANSITIONS[s][e];
+      if (to === undefined) assert.throws(() => nextOrderStatus(s, e), OrderTransitionError);
+      else assert.equal(nextOrderStatus(s, e), to, `${s} + ${e}`);
+    }
+  }
+});
+
+Deno.test("Order builds its id from its number only when asked, and keeps a given id", () => {
+  const args = [
+    "buy",
+    "market",
+    "sized",
+    NaN,
+    null,
+    null,
+    "GTC",
+    "signal",
+    false,
+    null,
+    3,
+    9,
+  ] as const;
+  assert.equal(new Order(42, ...args).id, "o42");
+  assert.equal(new Order("custom", ...args).id, "custom");
+  assert.equal(new Order(7, ...args).toRecord().id, "o7");
+});

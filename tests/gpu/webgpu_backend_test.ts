@@ -56,3 +56,47 @@ Deno.test("WebGpuKernel.decide() emits exactly decideEvents' events, also past a
     small.dispose();
   }
 });
+
+Deno.test("WebGpuKernel.decide() splits a batch to fit a small buffer limit and learns its capacity", async () => {
+  const reason = await webgpuUnavailableReason();
+  if (reason) {
+    console.log(`skipped: ${reason}`);
+    return;
+  }
+  const bars = generateBars(3000, 5);
+  // 4 KiB buffers: 204 combinations per dispatch at 4 slots, a handful at the hundreds of
+  // slots the re-runs need, so one batch takes many dispatches.
+  const k = await WebGpuKernel.create({ capacity: 4, maxBindingBytes: 4096 });
+  try {
+    const rules = Array.from(
+      { length: 60 },
+      (_, i) => FAMILIES.sma_cross.rule({ fast: 2 + (i % 20), slow: 25 + 5 * Math.floor(i / 20) }),
+    );
+    const cache = new SeriesCache(bars);
+    const names = [...new Set(rules.flatMap(ruleSeries))];
+    const batch = {
+      n: bars.length,
+      rules,
+      seriesNames: names,
+      series: names.map(cache.get, cache),
+    };
+    const want = rules.map((r) => decideEvents(r, cache, bars.length));
+    assert.ok(Math.max(...want.map((w) => w.length)) > 200, "needs re-runs past 4 slots");
+    for (let pass = 0; pass < 2; pass++) {
+      // the second pass starts from the learned capacity
+      const got = await k.decide(batch);
+      rules.forEach((_, i) =>
+        assert.deepEqual([...got[i]], [...want[i]], `pass ${pass} rule ${i}`)
+      );
+    }
+    // A combination whose events cannot fit one buffer is refused with a clear error.
+    const tiny = await WebGpuKernel.create({ capacity: 4, maxBindingBytes: 64 });
+    try {
+      await assert.rejects(tiny.decide(batch), /events, more than a 64-byte buffer holds/);
+    } finally {
+      tiny.dispose();
+    }
+  } finally {
+    k.dispose();
+  }
+});

@@ -241,3 +241,26 @@ Deno.test("runInSandbox() accepts OnData as a class field, and an empty series",
   assert.deepEqual(empty.bars, { count: 0, start: null, end: null });
   assert.deepEqual(empty.equity, []);
 });
+
+Deno.test("runInSandbox() in worker mode gives the in-process engine's result, progress and trades", async () => {
+  const bars = await loadGoog();
+  const code = await Deno.readTextFile(SMA_CROSS);
+  const { default: SmaCross } = await import(SMA_CROSS.href);
+  const params = { fast: 8, slow: 21 };
+  const expected = runBacktest(bars, SmaCross, { params });
+  const progress: number[] = [];
+  const trades: TradeRecord[] = [];
+  const got = await runInSandbox({ code, bars, params }, {
+    mode: "worker",
+    onProgress: (p) => progress.push(p.index),
+    onTrade: (t) => trades.push(t),
+  });
+  assert.equal(JSON.stringify(got), JSON.stringify(expected));
+  assert.equal(progress.at(-1), bars.length - 1);
+  assert.equal(
+    JSON.stringify(trades),
+    JSON.stringify(expected.trades.filter((t) => t.exitTime !== null)),
+  );
+  // The caller's bars are untouched (worker mode transfers copies).
+  assert.equal(bars.close.length, bars.length);
+});

@@ -45,6 +45,44 @@ Deno.test("WsHub.publish() reaches the job's subscribers and all-jobs subscriber
   await server.shutdown();
 });
 
+Deno.test("WsHub throttles a job's progress to all-jobs subscribers but never a status change or the end", async () => {
+  const hub = new WsHub({ allJobsProgressMs: 60_000 });
+  const { server, url } = serveHub(
+    hub,
+    (id) => [{ type: "snapshot", job_id: id ?? "*", data: {} }],
+  );
+  const one = await openClient(`${url}/job/x`);
+  const all = await openClient(`${url}/all`);
+  await until(() => one.messages.length === 1 && all.messages.length === 1);
+  hub.publish({ type: "progress", job_id: "x", data: { status: "queued", progress: 0 } });
+  hub.publish({ type: "progress", job_id: "x", data: { status: "running", progress: 0 } });
+  for (let i = 1; i <= 98; i++) {
+    hub.publish({ type: "progress", job_id: "x", data: { status: "running", progress: i / 100 } });
+  }
+  hub.publish({ type: "progress", job_id: "x", data: { status: "running", progress: 1 } });
+  hub.publish({ type: "complete", job_id: "x", data: { status: "completed" } });
+  await until(() => one.messages.at(-1)?.type === "complete" && all.messages.length >= 5);
+  await sleep(30);
+  // The job's own subscriber gets every message; all-jobs subscribers the status changes,
+  // the final progress and the end.
+  assert.equal(one.messages.length, 1 + 101 + 1);
+  assert.deepEqual(
+    all.messages.slice(1).map((m) => [m.type, m.data.status, m.data.progress]),
+    [
+      ["progress", "queued", 0],
+      ["progress", "running", 0],
+      ["progress", "running", 1],
+      ["complete", "completed", undefined],
+    ],
+  );
+  one.ws.close();
+  all.ws.close();
+  await one.closed;
+  await all.closed;
+  await until(() => hub.stats().clients === 0);
+  await server.shutdown();
+});
+
 Deno.test("WsHub drops progress for a client that does not read but still sends it a light complete", async () => {
   let progress = 0;
   const hub = new WsHub({

@@ -1,13 +1,15 @@
 /**
  * Child process for the crash test: writes a large cache entry with the real backend and
  * gets killed (SIGKILL) by the parent in the middle of it.
- * Args: <backend: parquet-file | deno-kv> <dir or kv path> <bars>
+ * Args: <backend: parquet-file | deno-kv> <dir or kv path> <bars> [writer: nodejs-polars | pure-js]
  */
 import { KvCache, ParquetFileCache } from "../../market/parquet_cache.ts";
 import { generateBars } from "../../market/sample_data.ts";
 
-const [backend, where, n] = Deno.args;
-const cache = backend === "deno-kv" ? await KvCache.open(where) : new ParquetFileCache(where);
+const [backend, where, n, writer] = Deno.args;
+const cache = backend === "deno-kv"
+  ? await KvCache.open(where)
+  : new ParquetFileCache(where, { writer: writer === "pure-js" ? "pure-js" : "nodejs-polars" });
 const bars = generateBars(Number(n), {
   seed: 77,
   intervalMs: 60_000,

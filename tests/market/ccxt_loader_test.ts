@@ -385,3 +385,116 @@ Deno.test("loadExchangeBars(): an invalid candle from the exchange is refused, n
     await fx.close();
   }
 });
+
+/** Each exchange's candle endpoint, page size in our loader, and what a page's request must
+ * say in that exchange's own terms for the window starting at bar `from` (ms). */
+const REST_FORMATS: {
+  id: string;
+  options: (fx: FakeExchange) => Record<string, unknown>;
+  path: string;
+  pageLimit: number;
+  /** The page's first bar time (ms) as the request expresses it. */
+  pageStart: (params: Record<string, string>) => number;
+  checkParams: (params: Record<string, string>) => void;
+}[] = [
+  {
+    id: "okx",
+    options: (fx) => fx.okxOptions(),
+    // Bars this old are served by history-candles; newest first, bounded by before/after.
+    path: "/api/v5/market/history-candles",
+    pageLimit: 100,
+    pageStart: (p) => Number(p.before) + 1,
+    checkParams: (p) => {
+      assert.equal(p.instId, "BTC-USDT");
+      assert.equal(p.bar, "1H");
+      assert.equal(Number(p.after) - Number(p.before), 100 * H); // (start - 1, start + 100h - 1)
+    },
+  },
+  {
+    id: "kraken",
+    options: (fx) => fx.krakenOptions(),
+    path: "/0/public/OHLC",
+    pageLimit: 720,
+    // `since` in seconds, exclusive: one interval before the first wanted bar.
+    pageStart: (p) => (Number(p.since) + 3600) * 1000,
+    checkParams: (p) => {
+      assert.equal(p.pair, "XBTUSDT");
+      assert.equal(p.interval, "60");
+    },
+  },
+  {
+    id: "kucoin",
+    options: (fx) => fx.kucoinOptions(),
+    path: "/api/v1/market/candles",
+    pageLimit: 1500,
+    pageStart: (p) => Number(p.startAt) * 1000,
+    checkParams: (p) => {
+      assert.equal(p.symbol, "BTC-USDT");
+      assert.equal(p.type, "1hour");
+      assert.equal(Number(p.endAt) - Number(p.startAt), 1500 * 3600);
+    },
+  },
+  {
+    id: "coinbase",
+    options: (fx) => fx.coinbaseOptions(),
+    path: "/api/v3/brokerage/market/products/BTC-USDT/candles",
+    pageLimit: 300,
+    pageStart: (p) => Number(p.start) * 1000,
+    checkParams: (p) => {
+      assert.equal(p.granularity, "ONE_HOUR");
+      assert.ok(Number(p.end) - Number(p.start) < 300 * 3600);
+    },
+  },
+];
+
+for (const f of REST_FORMATS) {
+  Deno.test(`loadExchangeBars(): real ccxt ${f.id} client pages its REST candles and updates the cache incrementally`, async () => {
+    await using s = await setup();
+    const opts = { cache: s.cache, exchangeOptions: f.options(s.fx), now: () => NOW, backoffMs: 1 };
+    const req = { exchange: f.id, symbol: "BTC/USDT", timeframe: "1h" };
+    const first = await loadExchangeBars(
+      { ...req, since: T0 + 100 * H, until: T0 + 1599 * H },
+      opts,
+    );
+    assert.equal(first.bars.length, 1500);
+    assertMatchesSource(first.bars, 100);
+    const pages = s.fx.calls(f.path);
+    // One request per page of `pageLimit` bars, each starting where the previous one ended.
+    assert.equal(pages.length, Math.ceil(1500 / f.pageLimit));
+    pages.forEach((p, k) => {
+      f.checkParams(p.params);
+      assert.equal(f.pageStart(p.params), T0 + (100 + k * f.pageLimit) * H, `page ${k}`);
+    });
+    // The cache file holds them; a wider request fetches only the two missing ends.
+    assert.ok((await s.cache.read({ ...req }))!.bars.length === 1500);
+    s.fx.log.length = 0;
+    const wider = await loadExchangeBars({ ...req, since: T0, until: T0 + 1799 * H }, opts);
+    assert.equal(wider.bars.length, 1800);
+    assertMatchesSource(wider.bars, 0);
+    const starts = s.fx.calls(f.path).map((p) => f.pageStart(p.params));
+    const expected: number[] = [];
+    for (const [a, n] of [[0, 100], [1600, 200]]) {
+      for (let k = 0; k < n; k += f.pageLimit) expected.push(T0 + (a + k) * H);
+    }
+    assert.deepEqual(starts, expected);
+  });
+}
+
+Deno.test("loadExchangeBars(): okx answers with 429 then succeeds on retry", async () => {
+  await using s = await setup();
+  s.fx.faults.push({ path: "/api/v5/market/history-candles", status: 429 });
+  const warnings: string[] = [];
+  const r = await loadExchangeBars(
+    { exchange: "okx", symbol: "BTC/USDT", timeframe: "1h", since: T0, until: T0 + 99 * H },
+    {
+      exchangeOptions: s.fx.okxOptions(),
+      now: () => NOW,
+      backoffMs: 1,
+      onWarning: (m) => warnings.push(m),
+    },
+  );
+  assert.equal(r.bars.length, 100);
+  assertMatchesSource(r.bars, 0);
+  assert.deepEqual(s.fx.calls("/api/v5/market/history-candles").map((c) => c.status), [429, 200]);
+  assert.match(warnings[0], /^retry 1 in 1 ms after RateLimitExceeded: okx .*"50011"/);
+});

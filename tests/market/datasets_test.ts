@@ -9,6 +9,7 @@ import {
 } from "../../market/datasets.ts";
 import { DataFileError } from "../../market/load_bars.ts";
 import { SAMPLE_SPECS } from "../../market/generate_samples.ts";
+import { KvBlobStore } from "../../market/kv_blob_store.ts";
 
 Deno.test("isValidDatasetName() refuses path traversal and odd characters", () => {
   for (const ok of ["GOOG.csv", "btc_usdt-1h.parquet", "a.b.c.json", "X"]) {
@@ -105,5 +106,64 @@ Deno.test("saveDataset() validates before writing, refuses sample names and dupl
     await assert.rejects(() => resolveDataset("up.csv", dirs), DatasetError);
   } finally {
     await Deno.remove(uploads, { recursive: true });
+  }
+});
+
+Deno.test("saveDataset() writes through a temp file; a crashed upload's temp file is swept at startup and never listed", async () => {
+  const uploads = await Deno.makeTempDir();
+  try {
+    const csv = "ts,open,high,low,close,volume\n1700000000000,1,2,0.5,1.5,10\n";
+    // What an upload killed mid-write leaves: a partial temp file of a process that is gone
+    // (pid 2^22 + 1 is above Linux's pid_max), and one of a live process (the parent of this
+    // test runner), which may be writing right now and must be left alone.
+    const dead = `${uploads}/x.csv.tmp-4194305-1234abcd`;
+    const live = `${uploads}/y.csv.tmp-${Deno.ppid}-5678abcd`;
+    await Deno.writeTextFile(dead, csv.slice(0, 20));
+    await Deno.writeTextFile(live, csv.slice(0, 20));
+    // The first catalog call of the process for this folder sweeps (a fresh folder here).
+    const list = await listDatasets({ uploadDir: uploads });
+    assert.ok(!list.some((d) => d.name.includes(".tmp-")));
+    const left = [...Deno.readDirSync(uploads)].map((e) => e.name);
+    assert.deepEqual(left, [live.slice(uploads.length + 1)]);
+    const { info } = await saveDataset("fresh.csv", new TextEncoder().encode(csv), {
+      uploadDir: uploads,
+    });
+    assert.equal(await Deno.readTextFile(info.path), csv);
+    assert.deepEqual(
+      [...Deno.readDirSync(uploads)].map((e) => e.name).sort(),
+      ["fresh.csv", live.slice(uploads.length + 1)],
+    );
+  } finally {
+    await Deno.remove(uploads, { recursive: true });
+  }
+});
+
+Deno.test("KvBlobStore: put/get/list/delete; a replaced blob is whole; orphaned chunks are swept", async () => {
+  const dir = await Deno.makeTempDir();
+  const kv = await Deno.openKv(`${dir}/b.kv`);
+  try {
+    const store = new KvBlobStore(kv, ["t"]);
+    const big = new Uint8Array(200_000).map((_, i) => (i * 31) & 255); // 4 chunks
+    await store.put("a.csv", big);
+    assert.deepEqual(await store.get("a.csv"), big);
+    const small = new TextEncoder().encode("hello");
+    await store.put("a.csv", small);
+    assert.deepEqual(await store.get("a.csv"), small);
+    // The replaced generation's chunks are gone: only one chunk is left.
+    let chunks = 0;
+    for await (const _ of kv.list({ prefix: ["t", "chunk"] })) chunks++;
+    assert.equal(chunks, 1);
+    assert.deepEqual((await store.list()).map((b) => [b.name, b.size]), [["a.csv", 5]]);
+    // A writer killed before its index commit leaves chunks of an unreferenced generation.
+    await kv.set(["t", "chunk", "b.csv", `${Date.now() - 3_600_000}-dead`, 0], small);
+    await kv.set(["t", "chunk", "b.csv", `${Date.now()}-live`, 0], small);
+    assert.equal(await store.get("b.csv"), null);
+    assert.equal(await store.sweep(), 1); // the hour-old one; the fresh one may be in progress
+    assert.equal(await store.delete("a.csv"), true);
+    assert.equal(await store.get("a.csv"), null);
+    assert.equal(await store.delete("a.csv"), false);
+  } finally {
+    kv.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });

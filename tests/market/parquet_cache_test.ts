@@ -5,8 +5,10 @@ import {
   type CacheBackend,
   CacheCorruptError,
   type CacheKey,
+  encodeEntry,
   KvCache,
   openCache,
+  type ParquetEngine,
   ParquetFileCache,
 } from "../../market/parquet_cache.ts";
 import { generateBars } from "../../market/sample_data.ts";
@@ -26,6 +28,8 @@ function same(a: Bars, b: Bars) {
 
 interface Harness {
   cache: CacheBackend;
+  /** Extra child argument (the file writer). */
+  childArg: string;
   where: string;
   /** Damages the stored entry of KEY. */
   corrupt(): Promise<void>;
@@ -34,12 +38,14 @@ interface Harness {
   cleanup(): Promise<void>;
 }
 
-async function fileHarness(): Promise<Harness> {
+async function fileHarness(engine: ParquetEngine = "nodejs-polars"): Promise<Harness> {
   const dir = await Deno.makeTempDir();
-  const cache = new ParquetFileCache(dir);
+  // Each backend reads with its own engine, so the suite covers both readers as well.
+  const cache = new ParquetFileCache(dir, { writer: engine, reader: engine });
   const path = cache.locate(KEY);
   return {
     cache,
+    childArg: engine,
     where: dir,
     async corrupt() {
       const bytes = await Deno.readFile(path);
@@ -69,6 +75,7 @@ async function kvHarness(): Promise<Harness> {
   const cache = await KvCache.open(where);
   return {
     cache,
+    childArg: "",
     where,
     async corrupt() {
       const kv = await Deno.openKv(where);
@@ -109,8 +116,12 @@ async function kvHarness(): Promise<Harness> {
   };
 }
 
+/** The one cache suite runs against every backend: files written and read by nodejs-polars
+ * (the primary backend), files written and read by the pure-JS codec (the fallback where
+ * nodejs-polars cannot load), and Deno KV chunks (the deploy profile). */
 const BACKENDS: [string, () => Promise<Harness>][] = [
-  ["ParquetFileCache", fileHarness],
+  ["ParquetFileCache(nodejs-polars)", () => fileHarness("nodejs-polars")],
+  ["ParquetFileCache(pure-js)", () => fileHarness("pure-js")],
   ["KvCache", kvHarness],
 ];
 
@@ -171,6 +182,7 @@ for (const [name, make] of BACKENDS) {
           h.cache.kind,
           h.where,
           "300000",
+          h.childArg,
         ],
         stdout: "null",
         stderr: "null",
@@ -197,24 +209,75 @@ for (const [name, make] of BACKENDS) {
   });
 }
 
-Deno.test("ParquetFileCache: leftover temp files are ignored; stale ones are cleaned by the next write", async () => {
+Deno.test("ParquetFileCache: crashed writers' temp files are ignored by reads and swept at open", async () => {
   const h = await fileHarness();
   try {
     const bars = generateBars(100, { seed: 4, intervalMs: 60_000 });
     await h.cache.write(KEY, { bars, coverage: [], fetchedAt: 1 });
     const path = h.cache.locate(KEY);
+    const folder = path.slice(0, path.lastIndexOf("/"));
     const full = await Deno.readFile(path);
-    await Deno.writeFile(`${path}.tmp-999-deadbeef`, full.slice(0, 100));
-    await Deno.writeFile(`${path}.tmp-998-cafef00d`, full.slice(0, 100));
-    // One is an hour old (a crashed writer's); the other could be a live writer's.
+    // A dead writer's (pid 2^22 + 1 is above Linux's pid_max: no such process), an hour-old
+    // one of a live pid, and a fresh one of a live process (this one's parent: it may be
+    // writing right now).
+    const dead = `${path}.tmp-4194305-deadbeef`;
+    const old = `${path}.tmp-${Deno.ppid}-0ld0ld00`;
+    const live = `${path}.tmp-${Deno.ppid}-cafef00d`;
+    for (const p of [dead, old, live]) await Deno.writeFile(p, full.slice(0, 100));
     const hourAgo = new Date(Date.now() - 3_600_000);
-    await Deno.utime(`${path}.tmp-999-deadbeef`, hourAgo, hourAgo);
+    await Deno.utime(old, hourAgo, hourAgo);
     same((await h.cache.read(KEY))!.bars, bars);
-    await h.cache.write(KEY, { bars, coverage: [], fetchedAt: 2 });
-    const left = [...Deno.readDirSync(path.slice(0, path.lastIndexOf("/")))].map((e) => e.name);
-    assert.deepEqual(left.sort(), ["BTC_USDT_1m.parquet", "BTC_USDT_1m.parquet.tmp-998-cafef00d"]);
+    const reopened = await openCache({ dir: h.where, backend: "parquet-file" });
+    same((await reopened.read(KEY))!.bars, bars);
+    const left = [...Deno.readDirSync(folder)].map((e) => e.name).sort();
+    assert.deepEqual(left, [
+      "BTC_USDT_1m.parquet",
+      "BTC_USDT_1m.parquet.tmp-" + live.split(".tmp-")[1],
+    ]);
   } finally {
     await h.cleanup();
+  }
+});
+
+Deno.test("ParquetFileCache: files written by nodejs-polars and by the pure-JS codec read back identically with either reader", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // 400k rows: nodejs-polars splits these into several row groups and pages; 100 rows: it
+    // dictionary-encodes the timestamp column.
+    for (const rows of [400_000, 100]) {
+      const bars = generateBars(rows, { seed: 6, intervalMs: 60_000, decimals: null });
+      const coverage: [number, number][] = [[bars.timestamp[0], bars.timestamp[bars.length - 1]]];
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      for (const writer of ["nodejs-polars", "pure-js"] as const) {
+        const w = new ParquetFileCache(`${dir}/${writer}`, { writer });
+        assert.equal(await w.writer(), writer);
+        await w.write(KEY, { bars, coverage, fetchedAt: 42 });
+        const bytes = await Deno.readFile(w.locate(KEY));
+        // The writer shows in the footer's created_by (nodejs-polars writes "Polars").
+        const tail = new TextDecoder().decode(bytes.subarray(bytes.length - 4096));
+        assert.equal(tail.includes("Polars"), writer === "nodejs-polars");
+        for (const reader of ["nodejs-polars", "pure-js"] as const) {
+          const r = new ParquetFileCache(`${dir}/${writer}`, { reader });
+          const back = await r.read(KEY);
+          assert.ok(back, `${writer} → ${reader}`);
+          same(back.bars, bars);
+          assert.deepEqual(back.coverage, coverage);
+          assert.equal(back.fetchedAt, 42);
+        }
+        // And nodejs-polars' own reader sees the same columns.
+        const df = pl.readParquet(w.locate(KEY));
+        assert.equal(df.height, bars.length);
+        assert.equal(df.getColumn("close").get(rows - 7), bars.close[rows - 7]);
+        assert.equal(Number(df.getColumn("timestamp").cast(pl.Float64).get(7)), bars.timestamp[7]);
+      }
+      // KV holds the same bytes as the pure-JS file.
+      assert.deepEqual(
+        await Deno.readFile(`${dir}/pure-js/binance/BTC_USDT_1m.parquet`),
+        encodeEntry(KEY, { bars, coverage, fetchedAt: 42 }),
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
@@ -232,29 +295,56 @@ Deno.test("ParquetFileCache: files live at <exchange>/<BASE>_<QUOTE>_<tf>.parque
   }
 });
 
-Deno.test("openCache() picks the file backend with nodejs-polars and KV without it", async () => {
+/** Runs `code` in a child process with `permissions` and `env`; returns its stdout. */
+async function child(code: string, permissions: string[], env: Record<string, string> = {}) {
+  const file = await Deno.makeTempFile({ suffix: ".ts" });
+  try {
+    await Deno.writeTextFile(file, code);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--unstable-kv", ...permissions, file],
+      env,
+      cwd: new URL("../../", import.meta.url).pathname,
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, stderr);
+    return new TextDecoder().decode(out.stdout).trim();
+  } finally {
+    await Deno.remove(file);
+  }
+}
+
+Deno.test("openCache() picks nodejs-polars files, pure-JS files without nodejs-polars, and KV when files may not be written", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const c = await openCache({ dir: `${dir}/cache`, kvPath: `${dir}/c.kv` });
     assert.equal(c.kind, "parquet-file");
+    assert.equal(await (c as ParquetFileCache).writer(), "nodejs-polars");
     c.close();
-    const code = `import { openCache } from ${
-      JSON.stringify(new URL("../../market/parquet_cache.ts", import.meta.url).href)
-    };
+    const mod = JSON.stringify(new URL("../../market/parquet_cache.ts", import.meta.url).href);
+    const code = `import { openCache } from ${mod};
       const c = await openCache({ dir: ${JSON.stringify(`${dir}/cache`)}, kvPath: ${
       JSON.stringify(`${dir}/c.kv`)
     } });
-      console.log(c.kind); c.close();`;
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["eval", "--unstable-kv", code],
-      env: { WAGYU_NO_POLARS: "1" },
-      cwd: new URL("../../", import.meta.url).pathname,
-    }).output();
+      console.log(c.kind, "writer" in c ? await c.writer() : "-"); c.close();`;
+    const read = `--allow-read`, net = "--allow-net", envp = "--allow-env";
+    // No --allow-ffi: nodejs-polars cannot load; the folder is writable → pure-JS files.
     assert.equal(
-      new TextDecoder().decode(out.stdout).trim(),
-      "deno-kv",
-      new TextDecoder().decode(out.stderr),
+      await child(code, [read, net, envp, `--allow-write=${dir}`]),
+      "parquet-file pure-js",
     );
+    // Writes allowed only to the KV folder (the deploy task's permissions) → KV.
+    await Deno.mkdir(`${dir}/kvonly`);
+    assert.equal(
+      await child(code.replace(`${dir}/c.kv`, `${dir}/kvonly/c.kv`), [
+        read,
+        net,
+        envp,
+        `--allow-write=${dir}/kvonly`,
+      ]),
+      "deno-kv -",
+    );
+    // WAGYU_PROFILE=deploy → KV even with every permission.
+    assert.equal(await child(code, ["-A"], { WAGYU_PROFILE: "deploy" }), "deno-kv -");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

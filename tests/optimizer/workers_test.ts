@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { runBacktest } from "../../engine/backtest.ts";
-import { runWorkerPool } from "../../optimizer/backends/workers.ts";
+import { guidedChunk, runWorkerPool } from "../../optimizer/backends/workers.ts";
 import { familySource } from "../../optimizer/run_optimization.ts";
 import { conformanceSuite } from "../gpu/_conformance.ts";
 import { generateBars, loadGoog } from "../gpu/_fixtures.ts";
@@ -85,4 +85,77 @@ Deno.test("runWorkerPool() stops a strategy that never returns, naming the combi
     /Timed out: combinations 0\.\.0 \(\{"x":7\} first\) ran past 300 ms/,
   );
   assert.ok(performance.now() - t0 < 10_000);
+});
+
+Deno.test("guidedChunk() shrinks chunks as the grid drains, from at most max down to 1", () => {
+  assert.equal(guidedChunk(2500, 2, 32), 32);
+  assert.equal(guidedChunk(200, 2, 32), 25);
+  assert.equal(guidedChunk(9, 2, 32), 2);
+  assert.equal(guidedChunk(1, 2, 32), 1);
+  // Walking a grid by hand: every combination handed out once, sizes never growing.
+  let left = 1000, last = Infinity;
+  const sizes: number[] = [];
+  while (left > 0) {
+    const c = Math.min(left, guidedChunk(left, 2, 32));
+    assert.ok(c >= 1 && c <= last);
+    sizes.push(c);
+    last = c;
+    left -= c;
+  }
+  assert.equal(sizes.reduce((a, b) => a + b, 0), 1000);
+  assert.equal(sizes.at(-1), 1);
+});
+
+Deno.test("runWorkerPool() with default (guided) chunks reports every combination exactly once", async () => {
+  const bars = generateBars(300);
+  const combos = Array.from({ length: 150 }, (_, i) => ({ fast: 2 + (i % 15), slow: 20 + i }));
+  const seen = new Array(combos.length).fill(0);
+  const sizes: number[] = [];
+  const got = await runWorkerPool(bars, await familySource("sma_cross"), combos, {
+    size: 2,
+    onChunk: (start, r) => {
+      sizes.push(r.length);
+      for (let k = 0; k < r.length; k++) seen[start + k]++;
+    },
+  });
+  assert.deepEqual(seen, new Array(combos.length).fill(1));
+  assert.ok(sizes.length > 2 && Math.max(...sizes) > 1 && Math.min(...sizes) === 1, `${sizes}`);
+  const S = (await import("../../examples/sma_cross.ts")).default;
+  for (const i of [0, 77, 149]) {
+    const ref = runBacktest(bars, S, { params: combos[i] });
+    assert.equal(got[i].trades, ref.metrics.numTrades);
+    assert.equal(got[i].finalEquity, ref.metrics.finalEquity);
+  }
+});
+
+Deno.test("runWorkerPool() times a prefetched chunk from when its worker starts it", async () => {
+  // One worker holds both chunks at once: the first takes ~200 ms (under its 1 s budget),
+  // the second never returns. A budget started at hand-out would blame the wrong one or fire
+  // early; the error must name the second chunk.
+  const code = `export default class Slow {
+    params = { x: 1 };
+    Initialize(ctx) { this.x = ctx.params.x; }
+    OnData() {
+      if (this.x === 7) for (;;) {}
+      const end = Date.now() + 20; while (Date.now() < end) {}
+      return 0;
+    }
+  }`;
+  await assert.rejects(
+    runWorkerPool(generateBars(10), { code }, [{ x: 1 }, { x: 7 }], {
+      size: 1,
+      chunkSize: 1,
+      comboTimeoutMs: 1000,
+    }),
+    /Timed out: combinations 1\.\.1 \(\{"x":7\} first\) ran past 1000 ms/,
+  );
+});
+
+Deno.test("runWorkerPool() checks the bars once per worker and names a bad row", async () => {
+  const bars = generateBars(50);
+  bars.close[3] = NaN;
+  await assert.rejects(
+    runWorkerPool(bars, await familySource("sma_cross"), [{ fast: 2, slow: 5 }], { size: 1 }),
+    /Invalid bars: Row 3: close is NaN/,
+  );
 });

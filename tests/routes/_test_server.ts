@@ -1,7 +1,11 @@
 /**
  * Test helpers: a real WagYu server on 127.0.0.1, port 0, with an in-memory (or given) KV
- * store; real fetch and WebSocket clients.
+ * store; the typed client (`client/mod.ts`) for normal calls, and raw fetch and WebSocket
+ * helpers for the tests that send what the typed client cannot (malformed bodies, missing
+ * tokens, foreign origins) or that check the wire format itself.
  */
+import assert from "node:assert/strict";
+import { ApiClientError, createClient, type WagyuClient } from "../../client/mod.ts";
 import { type RunningServer, startServer } from "../../main.ts";
 import type { ServerOptionsInput } from "../../routes/server_options.ts";
 import { barsToRows } from "../../engine/bars.ts";
@@ -13,8 +17,14 @@ export interface TestServer {
   url: string;
   wsUrl: string;
   running: RunningServer;
+  /** The typed API client bound to this server (no token). */
+  api: WagyuClient;
+  /** Raw POST, for deliberately malformed or unauthenticated requests. */
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
+  /** Raw GET, for requests the typed client does not send (unknown routes, bad queries). */
   get(path: string): Promise<Response>;
+  /** `ws://…/ws/backtest/{id}`, built from the route types (for raw wire-format tests). */
+  jobSocketUrl(id: string): string;
   shutdown(): Promise<void>;
 }
 
@@ -28,10 +38,12 @@ export async function startTestServer(opts: ServerOptionsInput = {}): Promise<Te
     ...opts,
   });
   const url = running.url;
+  const api = createClient(url);
   return {
     url,
     wsUrl: url.replace(/^http/, "ws"),
     running,
+    api,
     post: (path, body, headers = {}) =>
       fetch(url + path, {
         method: "POST",
@@ -39,6 +51,9 @@ export async function startTestServer(opts: ServerOptionsInput = {}): Promise<Te
         body: typeof body === "string" ? body : JSON.stringify(body),
       }),
     get: (path) => fetch(url + path),
+    jobSocketUrl: (id) =>
+      api.rpc.ws.backtest[":id"].$url({ param: { id: encodeURIComponent(id) } }).href
+        .replace(/^http/, "ws"),
     shutdown: () => running.shutdown(),
   };
 }
@@ -89,18 +104,33 @@ export function collectWs(
   });
 }
 
-/** Polls the status endpoint until the job is final. */
+/**
+ * Awaits a typed-client call that must fail and returns its {@link ApiClientError} (the
+ * server's status, code, message and details), failing the test if it succeeded.
+ */
+export async function failure(call: Promise<unknown>): Promise<ApiClientError> {
+  try {
+    const value = await call;
+    assert.fail(`expected an error answer, got ${JSON.stringify(value)?.slice(0, 300)}`);
+  } catch (err) {
+    if (err instanceof ApiClientError) return err;
+    throw err;
+  }
+}
+
+/** Polls the status endpoint (through the typed client) until the job is final. */
 export async function waitForJob(
   srv: TestServer,
   id: string,
   kind: "backtest" | "optimization" = "backtest",
   timeoutMs = 30_000,
-  // deno-lint-ignore no-explicit-any
-): Promise<any> {
+) {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
-    const { body } = await json(await srv.get(`/api/${kind}/${id}/status?result=false`));
-    if (["completed", "failed", "cancelled"].includes(body.status)) return body;
+    const st = kind === "optimization"
+      ? await srv.api.optimizationStatus(id, { result: false })
+      : await srv.api.backtestStatus(id, { result: false });
+    if (["completed", "failed", "cancelled"].includes(st.status)) return st;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`Job ${id} did not finish in ${timeoutMs} ms`);

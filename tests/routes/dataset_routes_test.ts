@@ -1,47 +1,40 @@
 import assert from "node:assert/strict";
-import { json, startTestServer } from "./_test_server.ts";
+import { failure, startTestServer } from "./_test_server.ts";
 
 const GOOG = new URL("../../../shared/data/GOOG.csv", import.meta.url);
 
 Deno.test("POST /api/datasets stores a valid CSV that backtests then run on by name", async () => {
   const srv = await startTestServer();
   try {
+    const api = srv.api;
     const bytes = await Deno.readFile(GOOG);
-    const up = await fetch(`${srv.url}/api/datasets?name=GOOG_USD_1d.csv`, {
-      method: "POST",
-      headers: { "content-type": "text/csv" },
-      body: bytes,
-    });
+    // The typed RPC call, to see the status code (201) as well as the typed body.
+    const upload = (query: { name: string; overwrite?: "true" }) =>
+      api.rpc.api.datasets.$post({ query }, {
+        headers: { "content-type": "text/csv" },
+        init: { body: bytes },
+      });
+    const up = await upload({ name: "GOOG_USD_1d.csv" });
+    assert.equal(up.status, 201);
     const body = await up.json();
-    assert.equal(up.status, 201, JSON.stringify(body));
+    assert.ok("bars" in body, JSON.stringify(body));
     assert.equal(body.bars, 2148);
     assert.equal(body.dataset.name, "GOOG_USD_1d.csv");
-    assert.equal(body.dataset.path, undefined); // no server paths leak
-    const list = await json(await srv.get("/api/datasets"));
-    const names = list.body.datasets.map((d: { name: string }) => d.name);
+    assert.equal((body.dataset as Record<string, unknown>).path, undefined); // no server paths leak
+    const names = (await api.datasets()).datasets.map((d) => d.name);
     assert.ok(names.includes("GOOG_USD_1d.csv"));
     assert.ok(names.includes("SAMPLE_USD_1d.csv")); // shipped samples are listed too
-    const run = await json(
-      await srv.post("/api/strategy/execute", {
-        strategy: { template: "sma_cross" },
-        data: { dataset: "GOOG_USD_1d.csv" },
-      }),
-    );
-    assert.equal(run.status, 200);
-    assert.equal(run.body.bars.count, 2148);
+    const run = await api.execute({
+      strategy: { template: "sma_cross" },
+      data: { dataset: "GOOG_USD_1d.csv" },
+    });
+    assert.equal(run.bars.count, 2148);
     // Same name again: 409 unless overwrite=true.
-    const again = await fetch(`${srv.url}/api/datasets?name=GOOG_USD_1d.csv`, {
-      method: "POST",
-      body: bytes,
-    });
+    const again = await failure(api.uploadDataset("GOOG_USD_1d.csv", bytes));
     assert.equal(again.status, 409);
-    await again.body?.cancel();
-    const over = await fetch(`${srv.url}/api/datasets?name=GOOG_USD_1d.csv&overwrite=true`, {
-      method: "POST",
-      body: bytes,
-    });
+    const over = await upload({ name: "GOOG_USD_1d.csv", overwrite: "true" });
     assert.equal(over.status, 201);
-    await over.body?.cancel();
+    await over.text();
   } finally {
     await srv.shutdown();
   }
@@ -52,9 +45,11 @@ Deno.test("POST /api/datasets accepts a multipart upload named by its file", asy
   try {
     const form = new FormData();
     form.append("file", new File([await Deno.readFile(GOOG)], "goog.csv", { type: "text/csv" }));
-    const res = await fetch(`${srv.url}/api/datasets`, { method: "POST", body: form });
+    // No `name` in the query: the server takes the file's name (fetch sets the boundary).
+    const res = await srv.api.rpc.api.datasets.$post({ query: {} }, { init: { body: form } });
     const body = await res.json();
     assert.equal(res.status, 201, JSON.stringify(body));
+    assert.ok("bars" in body);
     assert.equal(body.dataset.name, "goog.csv");
     assert.equal(body.bars, 2148);
   } finally {
@@ -65,33 +60,26 @@ Deno.test("POST /api/datasets accepts a multipart upload named by its file", asy
 Deno.test("POST /api/datasets rejects a bad file naming the row, and a too large one naming the limit", async () => {
   const srv = await startTestServer({ limits: { maxUploadBytes: 1000 } });
   try {
+    const api = srv.api;
     const csv =
       ",Open,High,Low,Close,Volume\n2020-01-02,10,11,9,10.5,100\n2020-01-03,10,11,9,abc,100\n";
-    const bad = await fetch(`${srv.url}/api/datasets?name=bad.csv`, { method: "POST", body: csv });
-    const body = await bad.json();
+    const bad = await failure(api.uploadDataset("bad.csv", csv));
     assert.equal(bad.status, 400);
-    assert.equal(body.error.code, "invalid_data");
-    assert.equal(body.error.details.file, "bad.csv");
-    assert.equal(body.error.details.row, 3);
-    assert.match(body.error.message, /bad\.csv line 3/);
-    const list = await json(await srv.get("/api/datasets"));
-    assert.ok(!list.body.datasets.some((d: { name: string }) => d.name === "bad.csv"));
-    const big = await fetch(`${srv.url}/api/datasets?name=big.csv`, {
-      method: "POST",
-      body: "x".repeat(5000),
-    });
-    const bigBody = await big.json();
+    assert.equal(bad.code, "invalid_data");
+    const details = bad.details as { file: string; row: number };
+    assert.equal(details.file, "bad.csv");
+    assert.equal(details.row, 3);
+    assert.match(bad.message, /bad\.csv line 3/);
+    assert.ok(!(await api.datasets()).datasets.some((d) => d.name === "bad.csv"));
+    const big = await failure(api.uploadDataset("big.csv", "x".repeat(5000)));
     assert.equal(big.status, 413);
-    assert.equal(bigBody.error.details.limit, "maxUploadBytes");
-    const noName = await fetch(`${srv.url}/api/datasets`, { method: "POST", body: "abc" });
+    assert.equal((big.details as { limit: string }).limit, "maxUploadBytes");
+    // A raw body without a name (nothing to name the dataset by).
+    const noName = await srv.api.rpc.api.datasets.$post({ query: {} }, { init: { body: "abc" } });
     assert.equal(noName.status, 400);
-    await noName.body?.cancel();
-    const wrongExt = await fetch(`${srv.url}/api/datasets?name=x.exe`, {
-      method: "POST",
-      body: "abc",
-    });
+    await noName.text();
+    const wrongExt = await failure(api.uploadDataset("x.exe", "abc"));
     assert.equal(wrongExt.status, 400);
-    await wrongExt.body?.cancel();
   } finally {
     await srv.shutdown();
   }

@@ -1,70 +1,82 @@
 import assert from "node:assert/strict";
-import type { WsMessage } from "../../jobs/ws_hub.ts";
-import { googRows, json, slowStrategy, startTestServer, waitForJob } from "./_test_server.ts";
+import type { WatchMessage } from "../../client/mod.ts";
+import {
+  failure,
+  googRows,
+  json,
+  slowStrategy,
+  startTestServer,
+  waitForJob,
+} from "./_test_server.ts";
 
 Deno.test("An optimization job finds the combination that separate executes rank best", async () => {
   const srv = await startTestServer();
   try {
+    const api = srv.api;
     const rows = await googRows(600);
     const grid = { params: { fast: { values: [5, 10] }, slow: { values: [20, 40] } } };
     // Listen on the all-jobs stream before starting, so no message can be missed.
-    const ws = new WebSocket(`${srv.wsUrl}/ws/backtests`);
-    const messages: WsMessage[] = [];
-    ws.onmessage = (e) => messages.push(JSON.parse(e.data));
-    const closed = new Promise((r) => ws.onclose = r);
-    await new Promise((r) => ws.onopen = r);
-    const start = await json(
-      await srv.post("/api/optimization/start", {
+    const messages: WatchMessage[] = [];
+    const stop = new AbortController();
+    let subscribed!: () => void;
+    const ready = new Promise<void>((r) => subscribed = r);
+    let jobId: string | null = null;
+    const following = (async () => {
+      for await (const m of api.watchAll({ signal: stop.signal })) {
+        messages.push(m);
+        if (m.type === "snapshot") subscribed();
+        if ((m.type === "complete" || m.type === "error") && m.job_id === jobId) stop.abort();
+      }
+    })();
+    await ready;
+    const start = await api.rpc.api.optimization.start.$post({
+      json: {
         strategy: { template: "sma_cross" },
         data: { bars: rows },
         grid,
         objective: "totalReturn",
         backend: "cpu",
-      }),
-    );
-    assert.equal(start.status, 202, JSON.stringify(start.body));
-    const id = start.body.job_id;
-    for (
-      let i = 0;
-      i < 3000 && !messages.some((m) => m.type === "complete" && m.job_id === id);
-      i++
-    ) {
-      await new Promise((r) => setTimeout(r, 10));
+      },
+    });
+    const started = await start.json();
+    assert.equal(start.status, 202, JSON.stringify(started));
+    assert.ok("job_id" in started);
+    const id = started.job_id;
+    jobId = id;
+    // it may have ended before its id came back
+    if (messages.some((m) => m.job_id === id && (m.type === "complete" || m.type === "error"))) {
+      stop.abort();
     }
-    ws.close();
-    await closed;
+    const timeout = setTimeout(() => stop.abort(), 30_000);
+    await following;
+    clearTimeout(timeout);
     assert.equal(messages.filter((m) => m.job_id === id).at(-1)!.type, "complete");
-    assert.ok(
-      messages.some((m: WsMessage) => m.type === "optimization_progress" && m.job_id === id),
-    );
-    const status = await json(await srv.get(`/api/optimization/${id}/status`));
-    assert.equal(status.body.status, "completed");
-    const result = status.body.result;
+    assert.ok(messages.some((m) => m.type === "optimization_progress" && m.job_id === id));
+    const status = await api.optimizationStatus(id);
+    assert.equal(status.status, "completed");
+    const result = status.result!;
     assert.equal(result.total, 4);
     // Independent reference: run each combination through /api/strategy/execute.
     let bestReturn = -Infinity;
     let bestParams: unknown = null;
     for (const fast of [5, 10]) {
       for (const slow of [20, 40]) {
-        const r = await json(
-          await srv.post("/api/strategy/execute", {
-            strategy: { template: "sma_cross" },
-            data: { bars: rows },
-            params: { fast, slow },
-          }),
-        );
-        if (r.body.metrics.totalReturn > bestReturn) {
-          bestReturn = r.body.metrics.totalReturn;
+        const r = await api.execute({
+          strategy: { template: "sma_cross" },
+          data: { bars: rows },
+          params: { fast, slow },
+        });
+        if (r.metrics.totalReturn! > bestReturn) {
+          bestReturn = r.metrics.totalReturn!;
           bestParams = { fast, slow };
         }
       }
     }
-    assert.deepEqual(result.best.params, bestParams);
-    assert.ok(Math.abs(result.best.metrics.totalReturn - bestReturn) < 1e-9);
-    const res2 = await json(await srv.get(`/api/optimization/${id}/result`));
-    assert.deepEqual(res2.body, result);
+    assert.deepEqual(result.best!.params, bestParams);
+    assert.ok(Math.abs(result.best!.metrics.totalReturn! - bestReturn) < 1e-9);
+    assert.deepEqual(await api.optimizationResult(id), result);
     // A backtest id is not an optimization and vice versa.
-    assert.equal((await srv.get(`/api/backtest/${id}/status`)).status, 404);
+    assert.equal((await failure(api.backtestStatus(id))).status, 404);
   } finally {
     await srv.shutdown();
   }
@@ -73,18 +85,18 @@ Deno.test("An optimization job finds the combination that separate executes rank
 Deno.test("POST /api/optimization/start answers 400, 413 naming maxGridSize, and cancel works", async () => {
   const srv = await startTestServer({ limits: { maxGridSize: 10 } });
   try {
+    const api = srv.api;
     const rows = await googRows(300);
-    const big = await json(
-      await srv.post("/api/optimization/start", {
-        strategy: { template: "sma_cross" },
-        data: { bars: rows },
-        grid: {
-          params: { fast: { min: 1, max: 10, step: 1 }, slow: { min: 20, max: 30, step: 1 } },
-        },
-      }),
-    );
+    const big = await failure(api.startOptimization({
+      strategy: { template: "sma_cross" },
+      data: { bars: rows },
+      grid: {
+        params: { fast: { min: 1, max: 10, step: 1 }, slow: { min: 20, max: 30, step: 1 } },
+      },
+    }));
     assert.equal(big.status, 413);
-    assert.equal(big.body.error.details.limit, "maxGridSize");
+    assert.equal((big.details as { limit: string }).limit, "maxGridSize");
+    // An axis without max/step and an unknown objective do not type-check: raw POSTs on purpose.
     const bad = await json(
       await srv.post("/api/optimization/start", {
         strategy: { template: "sma_cross" },
@@ -102,29 +114,24 @@ Deno.test("POST /api/optimization/start answers 400, 413 naming maxGridSize, and
       }),
     );
     assert.equal(objective.status, 400);
-    const slow = await json(
-      await srv.post("/api/optimization/start", {
+    const slowRes = await api.rpc.api.optimization.start.$post({
+      json: {
         strategy: { code: slowStrategy(20) },
         data: { bars: rows },
         grid: { params: { x: { values: [1, 2] } } },
         backend: "workers",
-      }),
-    );
-    assert.equal(slow.status, 202);
+      },
+    });
+    assert.equal(slowRes.status, 202);
+    const slow = await slowRes.json();
+    assert.ok("job_id" in slow);
     await new Promise((r) => setTimeout(r, 200));
-    const c = await json(await srv.post(`/api/optimization/${slow.body.job_id}/cancel`, {}));
-    assert.equal(c.status, 200);
-    assert.equal(c.body.status, "cancelled");
-    const end = await waitForJob(srv, slow.body.job_id, "optimization");
+    const c = await api.cancelOptimization(slow.job_id); // a 2xx answer, else it throws
+    assert.equal(c.status, "cancelled");
+    const end = await waitForJob(srv, slow.job_id, "optimization");
     assert.equal(end.status, "cancelled");
-    assert.equal(
-      (await json(await srv.get(`/api/optimization/${slow.body.job_id}/result`))).status,
-      409,
-    );
-    assert.equal(
-      (await json(await srv.get("/api/optimization/0000000000000000a/status"))).status,
-      404,
-    );
+    assert.equal((await failure(api.optimizationResult(slow.job_id))).status, 409);
+    assert.equal((await failure(api.optimizationStatus("0000000000000000a"))).status, 404);
   } finally {
     await srv.shutdown();
   }

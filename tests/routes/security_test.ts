@@ -1,21 +1,23 @@
 import assert from "node:assert/strict";
-import { googRows, json, startTestServer } from "./_test_server.ts";
+import { createClient } from "../../client/mod.ts";
+import { failure, googRows, json, startTestServer } from "./_test_server.ts";
 
 Deno.test("With WAGYU_API_TOKEN set, mutating endpoints need the token and reads do not", async () => {
   const srv = await startTestServer({ apiToken: "s3cret" });
   try {
     const body = { strategy: { template: "sma_cross" }, data: { bars: await googRows(100) } };
-    const none = await json(await srv.post("/api/backtest/start", body));
+    // srv.api sends no token.
+    const none = await failure(srv.api.startBacktest(body));
     assert.equal(none.status, 401);
-    assert.equal(none.body.error.code, "unauthorized");
-    const wrong = await json(
-      await srv.post("/api/backtest/start", body, { authorization: "Bearer nope" }),
-    );
+    assert.equal(none.code, "unauthorized");
+    const wrong = await failure(createClient(srv.url, { token: "nope" }).startBacktest(body));
     assert.equal(wrong.status, 401);
-    const bearer = await json(
-      await srv.post("/api/backtest/start", body, { authorization: "Bearer s3cret" }),
-    );
-    assert.equal(bearer.status, 202);
+    const authed = createClient(srv.url, { token: "s3cret" }); // Authorization: Bearer
+    const bearerRes = await authed.rpc.api.backtest.start.$post({ json: body });
+    assert.equal(bearerRes.status, 202);
+    const bearer = await bearerRes.json();
+    assert.ok("job_id" in bearer);
+    // The x-api-token header is not what the client sends: a raw POST.
     const header = await json(
       await srv.post("/api/strategy/compile", {
         code: "export default class S { OnData() { return 0; } }",
@@ -24,11 +26,10 @@ Deno.test("With WAGYU_API_TOKEN set, mutating endpoints need the token and reads
       }),
     );
     assert.equal(header.status, 200);
-    assert.equal((await srv.get("/api/stats")).status, 200);
-    assert.equal((await srv.get(`/api/backtest/${bearer.body.job_id}/status`)).status, 200);
-    const upload = await fetch(`${srv.url}/api/datasets?name=x.csv`, { method: "POST", body: "a" });
-    assert.equal(upload.status, 401);
-    await upload.body?.cancel();
+    // Reads need no token.
+    assert.equal((await srv.api.rpc.api.stats.$get()).status, 200);
+    assert.equal((await srv.api.backtestStatus(bearer.job_id)).job_id, bearer.job_id);
+    assert.equal((await failure(srv.api.uploadDataset("x.csv", "a"))).status, 401);
   } finally {
     await srv.shutdown();
   }
@@ -37,6 +38,7 @@ Deno.test("With WAGYU_API_TOKEN set, mutating endpoints need the token and reads
 Deno.test("CORS: allowed origins get headers, other origins cannot write", async () => {
   const srv = await startTestServer({ corsOrigins: ["http://allowed.example"] });
   try {
+    // Raw requests throughout: each sets an Origin header (a browser's), on purpose.
     const pre = await fetch(`${srv.url}/api/backtest/start`, {
       method: "OPTIONS",
       headers: {
@@ -85,6 +87,7 @@ Deno.test("CORS: allowed origins get headers, other origins cannot write", async
 Deno.test("Dataset names cannot traverse paths", async () => {
   const srv = await startTestServer();
   try {
+    // Raw POSTs: the names go into the URL unencoded on purpose (the client would encode them).
     for (const name of ["../x.csv", "..%2F..%2Fetc%2Fpasswd.csv", ".hidden.csv", "a/b.csv"]) {
       const res = await fetch(`${srv.url}/api/datasets?name=${name}`, {
         method: "POST",
@@ -94,12 +97,10 @@ Deno.test("Dataset names cannot traverse paths", async () => {
       assert.equal(res.status, 400, name);
       assert.equal(body.error.code, "invalid_request", name);
     }
-    const run = await json(
-      await srv.post("/api/strategy/execute", {
-        strategy: { template: "sma_cross" },
-        data: { dataset: "..%2Fsample%2FSAMPLE_USD_1d.csv" },
-      }),
-    );
+    const run = await failure(srv.api.execute({
+      strategy: { template: "sma_cross" },
+      data: { dataset: "..%2Fsample%2FSAMPLE_USD_1d.csv" },
+    }));
     assert.equal(run.status, 400);
   } finally {
     await srv.shutdown();

@@ -9,23 +9,22 @@ Deno.test("GET /api/stats counts jobs by status, queue, workers, memory and thro
     const rows = await googRows(500);
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const r = await json(
-        await srv.post("/api/backtest/start", {
-          strategy: { template: "sma_cross" },
-          data: { bars: rows },
-        }),
-      );
-      ids.push(r.body.job_id);
+      const r = await srv.api.startBacktest({
+        strategy: { template: "sma_cross" },
+        data: { bars: rows },
+      });
+      ids.push(r.job_id);
     }
     for (const id of ids) await waitForJob(srv, id);
-    const { status, body } = await json(await srv.get("/api/stats"));
-    assert.equal(status, 200);
+    const res = await srv.api.rpc.api.stats.$get();
+    assert.equal(res.status, 200);
+    const body = await res.json();
     assert.deepEqual(body.jobs, { queued: 0, running: 0, completed: 3, failed: 0, cancelled: 0 });
     assert.equal(body.queue.length, 0);
     assert.deepEqual(body.workers, { busy: 0, total: 2 });
     assert.equal(body.backtests_completed, 3);
     assert.equal(body.bars_processed, 1500);
-    assert.ok(body.bars_per_second > 0);
+    assert.ok(body.bars_per_second !== null && body.bars_per_second > 0);
     assert.ok(body.memory.rss > 0 && body.memory.heap_used > 0);
     assert.ok(body.uptime_s > 0);
   } finally {
@@ -36,8 +35,9 @@ Deno.test("GET /api/stats counts jobs by status, queue, workers, memory and thro
 Deno.test("GET /api/health answers ok after a KV round trip", async () => {
   const srv = await startTestServer();
   try {
-    const { status, body } = await json(await srv.get("/api/health"));
-    assert.equal(status, 200);
+    const res = await srv.api.rpc.api.health.$get();
+    assert.equal(res.status, 200);
+    const body = await res.json();
     assert.equal(body.status, "ok");
     assert.equal(typeof body.kv.latency_ms, "number");
   } finally {
@@ -48,8 +48,10 @@ Deno.test("GET /api/health answers ok after a KV round trip", async () => {
 Deno.test("GET /api/openapi.json is generated from the request schemas", async () => {
   const srv = await startTestServer({ limits: { maxBars: 1234 } });
   try {
-    const { status, body } = await json(await srv.get("/api/openapi.json"));
-    assert.equal(status, 200);
+    const res = await srv.api.rpc.api["openapi.json"].$get();
+    assert.equal(res.status, 200);
+    // deno-lint-ignore no-explicit-any
+    const body: any = await res.json();
     assert.equal(body.openapi, "3.1.0");
     for (
       const p of [
@@ -95,6 +97,7 @@ Deno.test("GET /api/openapi.json is generated from the request schemas", async (
 Deno.test("Unknown API routes answer 404 with the error envelope", async () => {
   const srv = await startTestServer();
   try {
+    // A route that does not exist cannot be called through the typed client: raw GET.
     const r = await json(await srv.get("/api/nothing/here"));
     assert.equal(r.status, 404);
     assert.equal(r.body.error.code, "not_found");

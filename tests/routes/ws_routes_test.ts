@@ -1,5 +1,10 @@
+/**
+ * The WebSocket protocol itself (message keys, order, close codes, batching) is checked on raw
+ * sockets, which `client.watch()` would normalize; the sockets' URLs come from the route types
+ * and every REST call goes through the typed client.
+ */
 import assert from "node:assert/strict";
-import type { WsMessage } from "../../jobs/ws_hub.ts";
+import type { WatchMessage } from "../../client/mod.ts";
 import { collectWs, googRows, json, slowStrategy, startTestServer } from "./_test_server.ts";
 
 Deno.test("/ws/backtest/{id} streams a job from snapshot through progress and trades to complete", async () => {
@@ -7,21 +12,16 @@ Deno.test("/ws/backtest/{id} streams a job from snapshot through progress and tr
   try {
     const rows = await googRows();
     // Occupy the only worker so the watched job is still queued when the client subscribes.
-    const blocker = await json(
-      await srv.post("/api/backtest/start", {
-        strategy: { code: slowStrategy(1) },
-        data: { bars: rows.slice(0, 150) },
-      }),
-    );
-    const start = await json(
-      await srv.post("/api/backtest/start", {
-        strategy: { template: "sma_cross" },
-        data: { bars: rows },
-        params: { fast: 5, slow: 15 },
-      }),
-    );
-    const id = start.body.job_id;
-    const { messages, code } = await collectWs(`${srv.wsUrl}/ws/backtest/${id}`);
+    const blocker = await srv.api.startBacktest({
+      strategy: { code: slowStrategy(1) },
+      data: { bars: rows.slice(0, 150) },
+    });
+    const { job_id: id } = await srv.api.startBacktest({
+      strategy: { template: "sma_cross" },
+      data: { bars: rows },
+      params: { fast: 5, slow: 15 },
+    });
+    const { messages, code } = await collectWs(srv.jobSocketUrl(id));
     assert.equal(code, 1000);
     assert.deepEqual(messages[0].type, "snapshot");
     assert.equal(messages[0].data.status, "queued");
@@ -37,7 +37,7 @@ Deno.test("/ws/backtest/{id} streams a job from snapshot through progress and tr
     assert.ok(progress.some((m) => typeof m.data.equity === "number"));
     const complete = messages.at(-1)!;
     assert.equal(complete.type, "complete");
-    const result = (await json(await srv.get(`/api/backtest/${id}/result`))).body;
+    const result = await srv.api.backtestResult(id);
     assert.deepEqual(complete.data.result, result);
     // Every closed trade was announced, in order.
     const trades = messages.filter((m) => m.type === "trade").flatMap((m) =>
@@ -45,11 +45,12 @@ Deno.test("/ws/backtest/{id} streams a job from snapshot through progress and tr
     );
     // Batched with progress: far fewer trade messages than trades.
     assert.ok(messages.filter((m) => m.type === "trade").length <= progress.length);
-    const closed = result.trades.filter((t: { exitTime: number | null }) => t.exitTime !== null);
+    const closed = result.trades.filter((t) => t.exitTime !== null);
     assert.deepEqual(trades, closed);
     // The last progress message carries the final equity of the run.
     assert.equal(progress.at(-1)!.data.progress, 1);
-    await srv.post(`/api/backtest/${blocker.body.job_id}/cancel`, {});
+    // The blocker has usually finished by now (then the cancel is refused with a 409).
+    await srv.api.cancelBacktest(blocker.job_id).catch(() => {});
   } finally {
     await srv.shutdown();
   }
@@ -58,19 +59,16 @@ Deno.test("/ws/backtest/{id} streams a job from snapshot through progress and tr
 Deno.test("/ws/backtest/{id} of a finished job sends snapshot and the terminal message, then closes", async () => {
   const srv = await startTestServer();
   try {
-    const start = await json(
-      await srv.post("/api/backtest/start", {
-        strategy: { template: "rsi" },
-        data: { bars: await googRows(300) },
-      }),
-    );
-    const id = start.body.job_id;
-    await collectWs(`${srv.wsUrl}/ws/backtest/${id}`); // wait for it to finish
-    const late = await collectWs(`${srv.wsUrl}/ws/backtest/${id}`);
+    const { job_id: id } = await srv.api.startBacktest({
+      strategy: { template: "rsi" },
+      data: { bars: await googRows(300) },
+    });
+    await collectWs(srv.jobSocketUrl(id)); // wait for it to finish
+    const late = await collectWs(srv.jobSocketUrl(id));
     assert.equal(late.code, 1000);
     assert.deepEqual(late.messages.map((m) => m.type), ["snapshot", "complete"]);
     assert.equal(late.messages[0].data.status, "completed");
-    const result = (await json(await srv.get(`/api/backtest/${id}/result`))).body;
+    const result = await srv.api.backtestResult(id);
     assert.deepEqual(late.messages[1].data.result, result);
   } finally {
     await srv.shutdown();
@@ -80,22 +78,20 @@ Deno.test("/ws/backtest/{id} of a finished job sends snapshot and the terminal m
 Deno.test("/ws/backtest/{id} sends error when the job is cancelled, and 404/426 on bad requests", async () => {
   const srv = await startTestServer();
   try {
-    const start = await json(
-      await srv.post("/api/backtest/start", {
-        strategy: { code: slowStrategy(20) },
-        data: { bars: await googRows(500) },
-      }),
-    );
-    const id = start.body.job_id;
-    const watch = collectWs(`${srv.wsUrl}/ws/backtest/${id}`);
+    const { job_id: id } = await srv.api.startBacktest({
+      strategy: { code: slowStrategy(20) },
+      data: { bars: await googRows(500) },
+    });
+    const watch = collectWs(srv.jobSocketUrl(id));
     await new Promise((r) => setTimeout(r, 300));
-    await srv.post(`/api/backtest/${id}/cancel`, {});
+    await srv.api.cancelBacktest(id);
     const { messages, code } = await watch;
     assert.equal(code, 1000);
     const last = messages.at(-1)!;
     assert.equal(last.type, "error");
     assert.equal(last.data.status, "cancelled");
     assert.equal(typeof last.data.error, "string");
+    // Plain GETs without the upgrade on purpose: what a non-WebSocket client is answered.
     const unknown = await json(await srv.get("/ws/backtest/0000000000000000a"));
     assert.equal(unknown.status, 404);
     assert.equal(unknown.body.error.code, "job_not_found");
@@ -110,46 +106,45 @@ Deno.test("/ws/backtest/{id} sends error when the job is cancelled, and 404/426 
 Deno.test("/ws/backtests sends a snapshot of active jobs, then every job's messages", async () => {
   const srv = await startTestServer({ workers: 1 });
   try {
+    const api = srv.api;
     const rows = await googRows(400);
-    const a = await json(
-      await srv.post("/api/backtest/start", {
-        strategy: { code: slowStrategy(2) },
-        data: { bars: rows },
-      }),
-    );
-    const ws = new WebSocket(`${srv.wsUrl}/ws/backtests`);
-    const messages: WsMessage[] = [];
-    const closed = new Promise((r) => ws.onclose = r);
-    const gotBoth = new Promise<void>((resolve) => {
-      const done = new Set<string>();
-      ws.onmessage = (e) => {
-        const m = JSON.parse(e.data);
-        messages.push(m);
-        if (m.type === "complete") done.add(m.job_id);
-        if (done.size === 2) resolve();
-      };
+    const a = await api.startBacktest({
+      strategy: { code: slowStrategy(2) },
+      data: { bars: rows },
     });
-    await new Promise((r) => ws.onopen = r);
-    const b = await json(
-      await srv.post("/api/backtest/start", {
-        strategy: { template: "ema_cross" },
-        data: { bars: rows },
-      }),
-    );
-    await gotBoth;
-    ws.close();
-    await closed;
-    assert.equal(messages[0].type, "snapshot");
-    assert.equal(messages[0].job_id, "*");
-    const snapJobs = messages[0].data.jobs as { job_id: string }[];
-    assert.deepEqual(snapJobs.map((j) => j.job_id), [a.body.job_id]);
-    for (const id of [a.body.job_id, b.body.job_id]) {
+    // watchAll() passes the all-jobs stream through as the server sends it.
+    const messages: WatchMessage[] = [];
+    const stop = new AbortController();
+    let subscribed!: () => void;
+    const ready = new Promise<void>((r) => subscribed = r);
+    const following = (async () => {
+      const done = new Set<string>();
+      for await (const m of api.watchAll({ signal: stop.signal })) {
+        messages.push(m);
+        if (m.type === "snapshot") subscribed();
+        // a failed job ends too (the assertions below then say which)
+        if (m.type === "complete" || m.type === "error") done.add(m.job_id);
+        if (done.size === 2) stop.abort();
+      }
+    })();
+    await ready;
+    const b = await api.startBacktest({
+      strategy: { template: "ema_cross" },
+      data: { bars: rows },
+    });
+    await following;
+    const first = messages[0];
+    assert.equal(first.type, "snapshot");
+    assert.equal(first.job_id, "*");
+    const snapJobs = first.type === "snapshot" ? first.data.jobs! : [];
+    assert.deepEqual(snapJobs.map((j) => j.job_id), [a.job_id]);
+    for (const id of [a.job_id, b.job_id]) {
       assert.ok(messages.some((m) => m.job_id === id && m.type === "progress"));
       assert.ok(messages.some((m) => m.job_id === id && m.type === "complete"));
     }
     // b was announced as queued before it ran.
-    const bFirst = messages.find((m) => m.job_id === b.body.job_id)!;
-    assert.equal(bFirst.data.status, "queued");
+    const bFirst = messages.find((m) => m.job_id === b.job_id)!;
+    assert.equal((bFirst.data as { status?: string }).status, "queued");
   } finally {
     await srv.shutdown();
   }
@@ -159,16 +154,13 @@ Deno.test("50 concurrent WebSocket subscribers of one job all receive complete",
   const srv = await startTestServer({ workers: 1 });
   try {
     const rows = await googRows();
-    const start = await json(
-      await srv.post("/api/backtest/start", {
-        strategy: { code: slowStrategy(1) },
-        data: { bars: rows.slice(0, 400) },
-      }),
-    );
-    const id = start.body.job_id;
-    const clients = Array.from({ length: 50 }, () => collectWs(`${srv.wsUrl}/ws/backtest/${id}`));
+    const { job_id: id } = await srv.api.startBacktest({
+      strategy: { code: slowStrategy(1) },
+      data: { bars: rows.slice(0, 400) },
+    });
+    const clients = Array.from({ length: 50 }, () => collectWs(srv.jobSocketUrl(id)));
     const all = await Promise.all(clients);
-    const result = (await json(await srv.get(`/api/backtest/${id}/result`))).body;
+    const result = await srv.api.backtestResult(id);
     for (const { messages, code } of all) {
       assert.equal(code, 1000);
       const last = messages.at(-1)!;
@@ -185,29 +177,25 @@ Deno.test("complete and status carry result_url instead of a result over their l
     limits: { wsResultMaxBytes: 2000, statusResultMaxBytes: 2000 },
   });
   try {
-    const start = await json(
-      await srv.post("/api/backtest/start", {
-        strategy: { template: "sma_cross" },
-        data: { bars: await googRows(300) },
-      }),
-    );
-    const id = start.body.job_id;
-    const live = await collectWs(`${srv.wsUrl}/ws/backtest/${id}`);
-    const late = await collectWs(`${srv.wsUrl}/ws/backtest/${id}`);
+    const { job_id: id } = await srv.api.startBacktest({
+      strategy: { template: "sma_cross" },
+      data: { bars: await googRows(300) },
+    });
+    const live = await collectWs(srv.jobSocketUrl(id));
+    const late = await collectWs(srv.jobSocketUrl(id));
     for (const { messages } of [live, late]) {
       const complete = messages.at(-1)!;
       assert.equal(complete.type, "complete");
       assert.equal(complete.data.result, undefined);
       assert.equal(complete.data.result_url, `/api/backtest/${id}/result`);
     }
-    const result = await json(await srv.get(`/api/backtest/${id}/result`));
-    assert.equal(result.status, 200);
-    assert.equal(result.body.bars.count, 300);
+    const result = await srv.api.backtestResult(id); // a 2xx answer, else it throws
+    assert.equal(result.bars.count, 300);
     // The status answer links a large result instead of embedding it.
-    const status = await json(await srv.get(`/api/backtest/${id}/status`));
-    assert.equal(status.body.status, "completed");
-    assert.equal(status.body.result, undefined);
-    assert.equal(status.body.result_url, `/api/backtest/${id}/result`);
+    const status = await srv.api.backtestStatus(id);
+    assert.equal(status.status, "completed");
+    assert.equal(status.result, undefined);
+    assert.equal(status.result_url, `/api/backtest/${id}/result`);
   } finally {
     await srv.shutdown();
   }

@@ -1,6 +1,7 @@
 /**
  * The server as a real subprocess (`deno run -A main.ts --port 0`), for the tests that kill it
- * with SIGKILL and start it again on the same KV file.
+ * with SIGKILL and start it again on the same KV file, the load test (which reads the
+ * process's memory from /proc) and the deploy-profile test (narrower permission flags).
  */
 import assert from "node:assert/strict";
 import { json } from "../routes/_test_server.ts";
@@ -21,17 +22,38 @@ export interface SpawnServerOptions {
   env?: Record<string, string>;
   /** How long to wait for the "listening on" line. @default 60_000 */
   startTimeoutMs?: number;
+  /** Permission flags given to `deno run` instead of `-A` (e.g. the deploy profile's). */
+  permissions?: string[];
+  /** More `deno run` flags before main.ts, e.g. `--v8-flags=--expose-gc`. */
+  denoFlags?: string[];
+  /** Working directory (holding main.ts). @default the repository root */
+  cwd?: string;
 }
 
-/** Starts the server on a loopback port with the KV file `kvPath`; resolves once it listens. */
+/**
+ * Starts the server on a loopback port with the KV file `kvPath` (`""`: `WAGYU_KV_PATH` is not
+ * set, so the server picks its default); resolves once it listens.
+ */
 export async function spawnServer(
   kvPath: string,
   opts: SpawnServerOptions = {},
 ): Promise<ServerProcess> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", "--port", "0"],
-    cwd: ROOT,
-    env: { WAGYU_KV_PATH: kvPath, WAGYU_WORKERS: "1", HOST: "127.0.0.1", ...opts.env },
+    args: [
+      "run",
+      ...(opts.permissions ?? ["-A"]),
+      ...(opts.denoFlags ?? []),
+      "main.ts",
+      "--port",
+      "0",
+    ],
+    cwd: opts.cwd ?? ROOT,
+    env: {
+      ...(kvPath === "" ? {} : { WAGYU_KV_PATH: kvPath }),
+      WAGYU_WORKERS: "1",
+      HOST: "127.0.0.1",
+      ...opts.env,
+    },
     stdout: "piped",
     stderr: "piped",
   }).spawn();

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { jobs } from "../../ui/app_state.ts";
 import { applyMessage } from "../../ui/job_tracker.ts";
+import type { BacktestResult, OptimizationResult, TradeRecord } from "../../client/mod.ts";
 
 function job(id: string) {
   return jobs.value.find((j) => j.id === id);
@@ -31,8 +32,9 @@ Deno.test("applyMessage() grows a live equity curve from progress messages, in t
   assert.deepEqual(j.liveEquity, [{ time: 1000, equity: 10_100 }, { time: 2000, equity: 10_250 }]);
 });
 
-Deno.test("applyMessage() takes the result of `complete`, inside or beside data", () => {
+Deno.test("applyMessage() takes the result embedded in `complete`", () => {
   jobs.value = [];
+  // only the fields the page reads; the real shape is checked by the e2e and client tests
   const result = {
     config: {},
     params: {},
@@ -42,13 +44,30 @@ Deno.test("applyMessage() takes the result of `complete`, inside or beside data"
     equity: [{ time: 0, equity: 1 }, { time: 1, equity: 2 }],
     orders: [],
     logs: [],
-  };
-  applyMessage({ type: "complete", job_id: "b2", data: { status: "completed", result } });
+  } as unknown as BacktestResult;
+  applyMessage({
+    type: "complete",
+    job_id: "b2",
+    data: { status: "completed", progress: 1, summary: null, result },
+  });
   assert.equal(job("b2")?.status, "completed");
   assert.equal(job("b2")?.progress, 1);
   assert.deepEqual(job("b2")?.result?.equity, result.equity);
-  applyMessage({ type: "complete", job_id: "b3", data: { status: "completed" }, result });
-  assert.deepEqual(job("b3")?.result?.metrics, { sharpeRatio: 1 });
+  assert.deepEqual(job("b2")?.result?.metrics, { sharpeRatio: 1 });
+});
+
+Deno.test("applyMessage() appends the trades of `trade` messages, replayed ones included", () => {
+  jobs.value = [];
+  const trade = (n: number) =>
+    ({ entryTime: n, exitTime: n + 1, pnl: n }) as unknown as TradeRecord;
+  applyMessage({ type: "snapshot", job_id: "b6", data: { kind: "backtest", status: "running" } });
+  applyMessage({ type: "trade", job_id: "b6", data: { trades: [trade(1), trade(2)], total: 2 } });
+  applyMessage({
+    type: "trade",
+    job_id: "b6",
+    data: { trades: [trade(3)], total: 3, replayed: true },
+  });
+  assert.deepEqual(job("b6")?.liveTrades.map((t) => t.entryTime), [1, 2, 3]);
 });
 
 Deno.test("applyMessage() marks failures and cancellations and strips terminal colour codes", () => {
@@ -78,7 +97,14 @@ Deno.test("applyMessage() merges optimization points by combination (no duplicat
   applyMessage({
     type: "complete",
     job_id: "o1",
-    data: { status: "completed", result: { combos: [pt(5, 1), pt(10, 2), pt(15, 3), pt(20, 4)] } },
+    data: {
+      status: "completed",
+      progress: 1,
+      summary: null,
+      result: {
+        combos: [pt(5, 1), pt(10, 2), pt(15, 3), pt(20, 4)],
+      } as unknown as OptimizationResult,
+    },
   });
   const j = job("o1")!;
   assert.equal(j.kind, "optimization");

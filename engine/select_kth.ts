@@ -1,0 +1,88 @@
+/**
+ * In-place selection of the k-th smallest value (quickselect), shared by the metrics'
+ * percentiles and the annualization's median.
+ *
+ * @module
+ */
+
+/**
+ * Reorders the NaN-free `a` so that `a[k]` is its k-th smallest value, with nothing larger before
+ * it and nothing smaller after it (numpy's `partition`): O(n) where a full sort is O(n log n).
+ */
+export function selectKth(a: Float64Array, k: number): void {
+  let lo = 0;
+  let hi = a.length - 1;
+  // Quickselect degrades on adversarial input: after enough rounds, sort what is left.
+  let rounds = 64;
+  while (hi > lo) {
+    if (hi - lo < 16 || --rounds < 0) {
+      a.subarray(lo, hi + 1).sort();
+      return;
+    }
+    const x = a[lo];
+    const y = a[(lo + hi) >>> 1];
+    const z = a[hi];
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : (x < z ? x : y < z ? z : y);
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return; // a[j+1 .. i-1] all equal the pivot
+  }
+}
+
+/**
+ * Like {@linkcode selectKth} (same postcondition on values), with a three-way partition that
+ * sets every value equal to the pivot aside in one pass: much faster on series with many equal
+ * values (a strategy's returns are exactly 0 on every bar it is flat). It leaves `a` in a
+ * different order than `selectKth`, so use it only where the result depends on values alone
+ * (a percentile), not on the order of the elements before `k` (a mean over them).
+ */
+export function selectKth3Way(a: Float64Array, k: number): void {
+  let lo = 0;
+  let hi = a.length - 1;
+  let rounds = 64;
+  while (hi > lo) {
+    if (hi - lo < 16 || --rounds < 0) {
+      a.subarray(lo, hi + 1).sort();
+      return;
+    }
+    const x = a[lo];
+    const y = a[(lo + hi) >>> 1];
+    const z = a[hi];
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : (x < z ? x : y < z ? z : y);
+    // Dijkstra: a[lo..lt) < pivot, a[lt..i) == pivot, a(gt..hi] > pivot.
+    let lt = lo;
+    let i = lo;
+    let gt = hi;
+    while (i <= gt) {
+      const v = a[i];
+      if (v < pivot) {
+        a[i] = a[lt];
+        a[lt] = v;
+        lt++;
+        i++;
+      } else if (v > pivot) {
+        a[i] = a[gt];
+        a[gt] = v;
+        gt--;
+      } else {
+        i++;
+      }
+    }
+    if (k < lt) hi = lt - 1;
+    else if (k > gt) lo = gt + 1;
+    else return; // a[k] equals the pivot
+  }
+}

@@ -1,0 +1,147 @@
+import assert from "node:assert/strict";
+import { barsFromRows } from "../../engine/bars.ts";
+import { runBacktest } from "../../engine/backtest.ts";
+import type { Bars } from "../../engine/types.ts";
+import {
+  closeSandboxPool,
+  configureSandboxPool,
+  runInSandbox,
+  SandboxError,
+  sandboxPoolStats,
+} from "../../jobs/sandbox.ts";
+
+function rowsOf(n: number): number[][] {
+  const rows: number[][] = [];
+  let p = 50;
+  for (let i = 0; i < n; i++) {
+    const o = p;
+    p = p * (1 + Math.cos(i / 4) * 0.025);
+    rows.push([
+      Date.UTC(2023, 0, 1) + i * 3_600_000,
+      o,
+      Math.max(o, p) + 0.5,
+      Math.min(o, p) - 0.5,
+      p,
+      10,
+    ]);
+  }
+  return rows;
+}
+const ROWS = rowsOf(80);
+const bars: Bars = barsFromRows(ROWS);
+const ALTERNATE = `export default class S { OnData(d) { return d.length % 3 === 0 ? 1 : -1; } }`;
+const expected = JSON.stringify(
+  runBacktest(bars, { OnData: (d: { length: number }) => (d.length % 3 === 0 ? 1 : -1) }),
+);
+
+function alive(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return !/\) Z /.test(stat); // a zombie has exited
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("runInSandbox() reuses a warm process, with a fresh Worker per job so nothing leaks", async () => {
+  await closeSandboxPool();
+  configureSandboxPool({ size: 1 });
+  try {
+    // Built-ins the sandbox does not freeze, and globals: a reused Worker would carry them.
+    const polluter = `
+      globalThis.leaked = 42;
+      String.prototype.leaked = "yes";
+      Map.prototype.get = function () { return "hooked"; };
+      export default class S { OnData() { return 0; } }`;
+    const observer = `export default class S {
+      OnData(d) {
+        if (d.length === 1) {
+          console.log(typeof globalThis.leaked, typeof "".leaked, new Map([[1, 2]]).get(1));
+        }
+        return 0;
+      }
+    }`;
+    await runInSandbox({ code: polluter, bars });
+    const afterFirst = sandboxPoolStats();
+    assert.equal(afterFirst.spawned, 1);
+    assert.equal(afterFirst.idle, 1, "the process stays warm after its job");
+    const r = await runInSandbox({ code: observer, bars });
+    assert.equal(sandboxPoolStats().spawned, 1, "the second job ran in the same process");
+    assert.equal(r.logs.length, 1);
+    assert.match(r.logs[0], / undefined undefined 2$/);
+    // A warm job gives the engine's answer.
+    assert.equal(JSON.stringify(await runInSandbox({ code: ALTERNATE, bars })), expected);
+    assert.equal(sandboxPoolStats().spawned, 1);
+  } finally {
+    await closeSandboxPool();
+    configureSandboxPool({ size: 2 });
+  }
+});
+
+Deno.test("runInSandbox() replaces a pooled process killed by a job, and closeSandboxPool() ends them all", async () => {
+  await closeSandboxPool();
+  configureSandboxPool({ size: 1 });
+  try {
+    await runInSandbox({ code: ALTERNATE, bars });
+    assert.equal(sandboxPoolStats().spawned, 1);
+    // The job's time limit kills its process (a stuck call below the per-call limit).
+    const err = await runInSandbox({
+      code: `export default class S { OnData() { for (;;) {} } }`,
+      bars,
+    }, { limits: { timeoutMs: 500, onDataTimeoutMs: 60_000 } }).catch((e) => e);
+    assert.ok(err instanceof SandboxError);
+    assert.equal(err.kind, "timeout");
+    assert.equal(sandboxPoolStats().alive, 0, "the killed process is gone");
+    assert.equal(JSON.stringify(await runInSandbox({ code: ALTERNATE, bars })), expected);
+    const stats = sandboxPoolStats();
+    assert.equal(stats.spawned, 2, "a new process replaced it");
+    assert.equal(stats.alive, 1);
+  } finally {
+    await closeSandboxPool();
+    configureSandboxPool({ size: 2 });
+  }
+  assert.deepEqual(sandboxPoolStats(), { spawned: 0, idle: 0, alive: 0, pids: [] });
+});
+
+Deno.test("closeSandboxPool() leaves no sandbox process running", async () => {
+  await closeSandboxPool();
+  configureSandboxPool({ size: 2 });
+  await Promise.all([
+    runInSandbox({ code: ALTERNATE, bars }),
+    runInSandbox({ code: ALTERNATE, bars }),
+  ]);
+  const { pids } = sandboxPoolStats();
+  assert.equal(pids.length, 2, "two processes ran the two jobs and stay warm");
+  for (const pid of pids) {
+    assert.ok(Deno.readTextFileSync(`/proc/${pid}/cmdline`).includes("sandbox_host.ts"));
+    assert.ok(alive(pid));
+  }
+  await closeSandboxPool();
+  for (const pid of pids) assert.ok(!alive(pid), `process ${pid} exited`);
+});
+
+Deno.test("runInSandbox() runs in worker mode under the deploy permissions (no run, no write)", async () => {
+  const child = new URL("./_sandbox_deploy_child.ts", import.meta.url).pathname;
+  const code = ALTERNATE;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-net",
+      "--allow-env",
+      child,
+      JSON.stringify(ROWS),
+      code,
+    ],
+    cwd: new URL("../../", import.meta.url).pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, stderr);
+  const got = JSON.parse(new TextDecoder().decode(out.stdout));
+  assert.equal(got.mode, "worker");
+  assert.equal(JSON.stringify(got.result), expected);
+  // The strategy's Worker has no permissions even though its host may read files.
+  assert.match(got.failure, /^permission: .*Requires read access to "\/etc\/hostname"/);
+});
