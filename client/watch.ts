@@ -11,102 +11,43 @@
  * @module
  */
 import type { BacktestResult, TradeRecord } from "../engine/types.ts";
-import type { JobKind, JobStatus } from "../jobs/job_store.ts";
+import type {
+  CompleteMessage,
+  ErrorMessage,
+  OptimizationProgressMessage,
+  ProgressMessage,
+  SnapshotMessage,
+  TradeData,
+  WsMessage,
+} from "../jobs/ws_messages.ts";
 import type { OptimizationResult } from "../optimizer/run_optimization.ts";
 import { ApiClientError, readAnswer } from "./api_client_error.ts";
 
-/** First message of every connection: where the job stands. */
-export interface SnapshotMessage {
-  type: "snapshot";
-  /** The job id, or `"*"` on `/ws/backtests`. */
-  job_id: string;
-  data: {
-    kind?: JobKind | null;
-    status?: JobStatus | "unknown";
-    progress?: number;
-    equity?: number | null;
-    /** The last closed trades (at most 200) and how many closed so far. */
-    trades?: TradeRecord[];
-    trades_total?: number;
-    /** All-jobs snapshot: the active jobs. */
-    jobs?: {
-      job_id: string;
-      kind: JobKind;
-      status: JobStatus;
-      progress: number;
-      equity?: number;
-    }[];
-    /** Set when the server resent the snapshot after dropping messages for a slow client. */
-    resync?: boolean;
-    dropped?: number;
-    [key: string]: unknown;
-  };
-}
-
-/** Progress of a backtest (at least every 1 % or the server's interval). */
-export interface ProgressMessage {
-  type: "progress";
-  job_id: string;
-  data: { status: JobStatus; progress: number; equity?: number; [key: string]: unknown };
-}
-
-/** Progress of an optimization. */
-export interface OptimizationProgressMessage {
-  type: "optimization_progress";
-  job_id: string;
-  data: {
-    status: JobStatus;
-    progress: number;
-    done?: number;
-    total?: number;
-    best?: unknown;
-    backend?: string;
-    [key: string]: unknown;
-  };
-}
+// The message types are the server's own (jobs/ws_messages.ts, what jobs/job_queue.ts and
+// routes/ws_routes.ts build), so a changed message breaks `deno check` of the client and page.
+export type {
+  CompleteMessage,
+  ErrorMessage,
+  OptimizationProgressMessage,
+  ProgressMessage,
+  SnapshotMessage,
+};
 
 /**
- * Trades closed since the previous `trade` message, in order; `total` is the number of trades
- * the job has closed so far (so these are trades `total − trades.length + 1 … total`).
+ * A `trade` message as `watch()` yields it: the server's, plus `replayed` on trades the client
+ * re-created from a snapshot or from the result after a reconnect.
  */
 export interface TradeMessage {
   type: "trade";
   job_id: string;
-  /** `replayed` is set on trades the client re-created from a snapshot after a reconnect. */
-  data: { trades: TradeRecord[]; total: number; replayed?: boolean };
+  data: TradeData & { replayed?: boolean };
 }
 
 /** A trade message as the server may send it: batched, or one trade with its number. */
 type RawTradeData = { trades?: TradeRecord[]; total?: number; trade?: TradeRecord; n?: number };
 
-/** The job completed; `result` is embedded unless too large (then `result_url`). */
-export interface CompleteMessage {
-  type: "complete";
-  job_id: string;
-  data: {
-    status: "completed";
-    progress: number;
-    summary: Record<string, unknown> | null;
-    result?: BacktestResult | OptimizationResult;
-    result_url?: string;
-  };
-}
-
-/** The job failed or was cancelled. */
-export interface ErrorMessage {
-  type: "error";
-  job_id: string;
-  data: { status: JobStatus; error: string };
-}
-
-/** Every message `watch()` yields (DESIGN.md §3 plus `trade` and `snapshot`). */
-export type WatchMessage =
-  | SnapshotMessage
-  | ProgressMessage
-  | OptimizationProgressMessage
-  | TradeMessage
-  | CompleteMessage
-  | ErrorMessage;
+/** Every message `watch()` yields: the server's messages (jobs/ws_messages.ts). */
+export type WatchMessage = Exclude<WsMessage, { type: "trade" }> | TradeMessage;
 
 /** Options of `watch()`. */
 export interface WatchOptions {
@@ -269,8 +210,9 @@ export async function* openWatch(
           if (msg.type === "snapshot") {
             yield msg;
             // Catch-up: the snapshot's trades are the last `trades.length` of `trades_total`.
-            const trades = msg.data.trades ?? [];
-            const total = msg.data.trades_total ?? trades.length;
+            const snap = msg.data;
+            const trades = snap.jobs ? [] : snap.trades ?? [];
+            const total = (snap.jobs ? undefined : snap.trades_total) ?? trades.length;
             const missed = unseen(trades, total, tradesSeen);
             if (missed.length > 0) {
               tradesSeen = total;

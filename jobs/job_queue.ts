@@ -10,6 +10,7 @@
  * @module
  */
 import type { TradeRecord } from "../engine/types.ts";
+import type { ComboResult } from "../optimizer/objective.ts";
 import {
   isFinalStatus,
   type JobKind,
@@ -18,17 +19,33 @@ import {
   type JobStatus,
   type JobStore,
 } from "./job_store.ts";
-import type { WsHub, WsMessage } from "./ws_hub.ts";
+import type { WsHub } from "./ws_hub.ts";
+import type {
+  ActiveJob,
+  BacktestProgressFields,
+  CompleteData,
+  OptimizationProgressData,
+  OptimizationProgressFields,
+  ProgressData,
+  SnapshotMessage,
+  WsMessage,
+} from "./ws_messages.ts";
 import type { ServerStats } from "./server_stats.ts";
 
-/** Progress a runner reports. `progress` is 0..1; other fields go into the message. */
-export interface JobProgress {
+/**
+ * Progress a runner reports. `progress` is 0..1; the other fields go into the `progress` or
+ * `optimization_progress` message as they are (their types are the message contract of
+ * jobs/ws_messages.ts, so a runner cannot send a field the client does not know).
+ */
+export interface JobProgress extends BacktestProgressFields, OptimizationProgressFields {
   progress: number;
   equity?: number;
   /** New items for a scatter plot: accumulated across throttled reports, see {@link JobContext}. */
   points?: unknown[];
-  [key: string]: unknown;
 }
+
+/** The fields of a runner's last report that every progress message and snapshot repeat. */
+type ProgressExtra = Omit<JobProgress, "progress" | "equity" | "points">;
 
 /** What a runner gets. */
 export interface JobContext {
@@ -95,7 +112,7 @@ interface Live {
   status: JobStatus;
   progress: number;
   equity: number | null;
-  extra: Record<string, unknown>;
+  extra: ProgressExtra;
   trades: TradeRecord[];
   tradesTotal: number;
   /** Trades not announced yet: sent as one `trade` message with the next progress. */
@@ -266,10 +283,10 @@ export class JobQueue {
   }
 
   /** Snapshot message of one job (or of all active jobs for `null`), from memory. */
-  snapshot(jobId: string | null): WsMessage {
+  snapshot(jobId: string | null): SnapshotMessage {
     if (jobId === null) {
-      const jobs = [
-        ...this.#waiting.map((j) => ({
+      const jobs: ActiveJob[] = [
+        ...this.#waiting.map((j): ActiveJob => ({
           job_id: j.id,
           kind: j.kind,
           status: "queued",
@@ -315,15 +332,13 @@ export class JobQueue {
     status: JobStatus,
     progress: number,
     equity: number | null,
-    extra: Record<string, unknown>,
+    extra: ProgressExtra & { points?: OptimizationProgressData["points"] },
   ): WsMessage {
-    const data: Record<string, unknown> = { status, progress, ...extra };
+    const data: ProgressData & OptimizationProgressData = { status, progress, ...extra };
     if (equity !== null) data.equity = equity;
-    return {
-      type: kind === "optimization" ? "optimization_progress" : "progress",
-      job_id: id,
-      data,
-    };
+    return kind === "optimization"
+      ? { type: "optimization_progress", job_id: id, data }
+      : { type: "progress", job_id: id, data };
   }
 
   #pump(): void {
@@ -363,11 +378,13 @@ export class JobQueue {
     if (live.pendingTrades.length === 0) return;
     const trades = live.pendingTrades;
     live.pendingTrades = [];
-    this.hub.publish({
-      type: "trade",
-      job_id: live.job.id,
-      data: { trades, total: live.tradesTotal },
-    });
+    this.hub.publish(
+      {
+        type: "trade",
+        job_id: live.job.id,
+        data: { trades, total: live.tradesTotal },
+      } satisfies WsMessage,
+    );
   }
 
   /**
@@ -389,7 +406,12 @@ export class JobQueue {
     // full progress message (so a client that reads any one of them has the current state).
     do {
       const extra = live.pendingPoints.length > 0
-        ? { ...live.extra, points: live.pendingPoints.splice(0, MAX_POINTS_PER_MESSAGE) }
+        ? {
+          ...live.extra,
+          // The app's optimization runner reports ComboResult points
+          // (routes/optimization_routes.ts); the queue passes them on untouched.
+          points: live.pendingPoints.splice(0, MAX_POINTS_PER_MESSAGE) as ComboResult[],
+        }
         : live.extra;
       this.hub.publish(
         this.#progressMessage(
@@ -484,7 +506,7 @@ export class JobQueue {
       }, json);
       this.#stats?.recordRun(kind, outcome.bars ?? 0, performance.now() - t0);
       this.#release(live);
-      const data = { status: "completed", progress: 1, summary: rec.summary };
+      const data: CompleteData = { status: "completed", progress: 1, summary: rec.summary };
       const light: WsMessage = {
         type: "complete",
         job_id: id,
@@ -494,7 +516,11 @@ export class JobQueue {
         const text = `{"type":"complete","job_id":${JSON.stringify(id)},"data":${
           JSON.stringify(data).slice(0, -1)
         },"result":${json}}}`;
-        this.hub.publish({ type: "complete", job_id: id, data: { ...data } }, light, text);
+        this.hub.publish(
+          { type: "complete", job_id: id, data: { ...data } } satisfies WsMessage,
+          light,
+          text,
+        );
       } else {
         this.hub.publish(light);
       }
@@ -526,11 +552,13 @@ export class JobQueue {
 
   #announceEnd(rec: JobRecord, kind: JobKind): void {
     void kind;
-    this.hub.publish({
-      type: "error",
-      job_id: rec.id,
-      data: { status: rec.status, error: rec.error ?? rec.status },
-    });
+    this.hub.publish(
+      {
+        type: "error",
+        job_id: rec.id,
+        data: { status: rec.status, error: rec.error ?? rec.status },
+      } satisfies WsMessage,
+    );
     this.hub.endJob(rec.id);
   }
 

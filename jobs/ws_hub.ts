@@ -23,28 +23,33 @@
  * @module
  */
 
-/** The WebSocket message types. */
-export type WsMessageType =
-  | "progress"
-  | "complete"
-  | "error"
-  | "optimization_progress"
-  | "trade"
-  | "snapshot";
+import type { WsMessage as TypedWsMessage, WsMessageType } from "./ws_messages.ts";
 
-/** One message: `{ type, job_id, data }`. */
+export type { WsMessageType };
+
+/**
+ * One message, `{ type, job_id, data }`, with its payload untyped: what a generic reader
+ * parses off the wire. The typed contract, which the publishers (jobs/job_queue.ts,
+ * routes/ws_routes.ts) build and the client reads, is `WsMessage` of jobs/ws_messages.ts.
+ */
 export interface WsMessage {
   type: WsMessageType;
   job_id: string;
   data: Record<string, unknown>;
 }
 
+/**
+ * What the hub carries: a typed message, or an untyped one (the hub looks into `data` only
+ * for `status` and `progress`, and adds `resync` and `dropped` to a resync snapshot).
+ */
+export type HubMessage = TypedWsMessage | WsMessage;
+
 /** Options of {@link WsHub}. */
 export interface WsHubOptions {
   /** Unsent bytes per client beyond which droppable messages are dropped. @default 1 MiB */
   bufferBytes?: number;
   /** Builds the resync snapshot of a job (or of all jobs for `null`) from in-memory state. */
-  snapshot?: (jobId: string | null) => WsMessage;
+  snapshot?: (jobId: string | null) => HubMessage;
   /** Most ms to wait for a socket's buffer to drain before the end-of-job close. @default 30000 */
   closeDrainMs?: number;
   /** Least ms between two `progress` messages of one job to all-jobs subscribers. @default 250 */
@@ -93,7 +98,7 @@ export class WsHub {
   readonly #byJob = new Map<string, Set<Client>>();
   readonly #bufferBytes: number;
   readonly #closeDrainMs: number;
-  readonly #snapshot: ((jobId: string | null) => WsMessage) | undefined;
+  readonly #snapshot: ((jobId: string | null) => HubMessage) | undefined;
   readonly #allJobsProgressMs: number;
   /** Per job: when a `progress` last went to all-jobs subscribers, and with which status. */
   readonly #allJobsLast = new Map<string, { at: number; status: unknown }>();
@@ -109,7 +114,7 @@ export class WsHub {
   }
 
   /** Whether all-jobs subscribers get this message (see {@link ALL_JOBS_PROGRESS_MS}). */
-  #dueForAllJobs(msg: WsMessage): boolean {
+  #dueForAllJobs(msg: HubMessage): boolean {
     if (msg.type === "complete" || msg.type === "error") {
       this.#allJobsLast.delete(msg.job_id);
       return true;
@@ -149,7 +154,7 @@ export class WsHub {
   add(
     socket: WebSocket,
     jobId: string | null,
-    initial: WsMessage[],
+    initial: HubMessage[],
     closeAfterInitial = false,
   ): void {
     // Registered at once (not on "open") so that nothing published between the snapshot and
@@ -213,7 +218,7 @@ export class WsHub {
    * their buffer limit). `text`, when given, is `msg` already serialized (a large result is
    * then stringified once for the store and the sockets).
    */
-  publish(msg: WsMessage, light?: WsMessage, text?: string): void {
+  publish(msg: HubMessage, light?: HubMessage, text?: string): void {
     if (this.#clients.size === 0) return;
     let text_: string | null = text ?? null;
     let lightText: string | null = null;

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { type ObjectiveName, OBJECTIVES } from "../optimizer/objective.ts";
+import type { WsMessageType } from "../jobs/ws_messages.ts";
 
 /** A dataset name: a file name without directories (no path traversal). */
 export const DatasetNameSchema = z.string()
@@ -215,6 +216,13 @@ export const WsMessageSchema = z.object({
     trades: z.array(z.unknown()).optional(),
   }).passthrough(),
 });
+
+// The documented message types are exactly the ones jobs/ws_messages.ts types: a kind added
+// or removed on one side only fails `deno check` here.
+type DocumentedWsType = z.infer<typeof WsMessageSchema>["type"];
+const _wsTypesMatch: [DocumentedWsType] extends [WsMessageType]
+  ? [WsMessageType] extends [DocumentedWsType] ? true : never
+  : never = true;
 
 /** Validated backtest request. */
 export type BacktestRequest = z.infer<typeof BacktestRequestSchema>;

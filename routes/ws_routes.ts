@@ -9,7 +9,7 @@
  */
 import { Hono } from "hono";
 import type { JobRecord } from "../jobs/job_store.ts";
-import type { WsMessage } from "../jobs/ws_hub.ts";
+import type { CompleteData, SnapshotMessage, WsMessage } from "../jobs/ws_messages.ts";
 import { ApiError } from "./api_error.ts";
 import type { AppServices } from "./app_services.ts";
 import { checkOrigin } from "./security.ts";
@@ -24,13 +24,13 @@ function requireUpgrade(req: Request): void {
 
 /** The messages a subscriber to a finished job gets: its snapshot and its terminal message. */
 async function finishedJobMessages(rec: JobRecord, s: AppServices): Promise<WsMessage[]> {
-  const snapshot: WsMessage = {
+  const snapshot: SnapshotMessage = {
     type: "snapshot",
     job_id: rec.id,
     data: { kind: rec.kind, status: rec.status, progress: rec.progress, trades: [] },
   };
   if (rec.status === "completed") {
-    const data: Record<string, unknown> = {
+    const data: CompleteData = {
       status: "completed",
       progress: 1,
       summary: rec.summary,

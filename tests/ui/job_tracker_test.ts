@@ -9,7 +9,16 @@ function job(id: string) {
 
 Deno.test("applyMessage() grows a live equity curve from progress messages, in time order", () => {
   jobs.value = [];
-  applyMessage({ type: "snapshot", job_id: "b1", data: { kind: "backtest", status: "running" } });
+  applyMessage({
+    type: "snapshot",
+    job_id: "b1",
+    data: {
+      kind: "backtest",
+      status: "running",
+      progress: 0,
+      trades: [],
+    },
+  });
   applyMessage({
     type: "progress",
     job_id: "b1",
@@ -60,7 +69,16 @@ Deno.test("applyMessage() appends the trades of `trade` messages, replayed ones 
   jobs.value = [];
   const trade = (n: number) =>
     ({ entryTime: n, exitTime: n + 1, pnl: n }) as unknown as TradeRecord;
-  applyMessage({ type: "snapshot", job_id: "b6", data: { kind: "backtest", status: "running" } });
+  applyMessage({
+    type: "snapshot",
+    job_id: "b6",
+    data: {
+      kind: "backtest",
+      status: "running",
+      progress: 0,
+      trades: [],
+    },
+  });
   applyMessage({ type: "trade", job_id: "b6", data: { trades: [trade(1), trade(2)], total: 2 } });
   applyMessage({
     type: "trade",
@@ -87,7 +105,18 @@ Deno.test("applyMessage() merges optimization points by combination (no duplicat
   jobs.value = [];
   const pt = (fast: number, sharpe: number) => ({
     params: { fast, slow: 30 },
-    metrics: { sharpe, maxDrawdown: -0.1, cagr: 0.05 },
+    metrics: {
+      sharpe,
+      maxDrawdown: -0.1,
+      cagr: 0.05,
+      totalReturn: 0.1,
+      sortino: 1,
+      calmar: 0.5,
+      trades: 3,
+      winRate: 0.5,
+      profitFactor: 1.2,
+      finalEquity: 11_000,
+    },
   });
   applyMessage({
     type: "optimization_progress",
