@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { TradeStats } from "./trade_stats.ts";
+import { type TradeStats, TradeStatsAccumulator } from "./trade_stats.ts";
 import type { TradeRecord } from "./types.ts";
 
 const CHUNK_BITS = 12;
@@ -127,49 +127,19 @@ export class TradeBook {
    * columns with the same arithmetic in the same order, so the numbers are identical.
    */
   stats(open: TradeRecord | null): TradeStats {
-    let numTrades = 0;
-    let wins = 0;
-    let losses = 0;
-    let grossProfit = 0;
-    let grossLoss = 0;
-    let pnlSum = 0;
-    let best = -Infinity;
-    let worst = Infinity;
-    let feesPaid = 0;
+    const acc = new TradeStatsAccumulator();
     const n = this.#count, chunks = this.#chunks;
     for (let g = 0; g < n; g++) {
       const c = chunks[g >> CHUNK_BITS], i = g & (CHUNK - 1);
-      const pnl = c.pnl[i], ret = c.returnPct[i];
+      const pnl = c.pnl[i];
       if (Number.isNaN(pnl)) throw new TypeError(`Trade ${g}: pnl must be a number, got NaN`);
-      feesPaid += c.fees[i];
-      numTrades++;
-      pnlSum += pnl;
-      if (pnl > 0) {
-        wins++;
-        grossProfit += pnl;
-      } else if (pnl < 0) {
-        losses++;
-        grossLoss -= pnl;
-      }
-      if (ret > best) best = ret;
-      if (ret < worst) worst = ret;
+      acc.addFees(c.fees[i]);
+      acc.addClosed(pnl, c.returnPct[i]);
     }
     if (open !== null) {
       if (Number.isNaN(open.pnl)) throw new TypeError(`Trade ${n}: pnl must be a number, got NaN`);
-      feesPaid += open.fees;
+      acc.addFees(open.fees);
     }
-    return {
-      numTrades,
-      winRate: numTrades > 0 ? wins / numTrades : NaN,
-      grossProfit,
-      grossLoss,
-      profitFactor: grossLoss > 0 ? grossProfit / grossLoss : grossProfit > 0 ? Infinity : NaN,
-      expectancy: numTrades > 0 ? pnlSum / numTrades : NaN,
-      avgWin: wins > 0 ? grossProfit / wins : NaN,
-      avgLoss: losses > 0 ? -grossLoss / losses : NaN,
-      bestTrade: numTrades > 0 ? best : NaN,
-      worstTrade: numTrades > 0 ? worst : NaN,
-      feesPaid,
-    };
+    return acc.result();
   }
 }

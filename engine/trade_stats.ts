@@ -61,47 +61,72 @@ export interface TradeStats {
  * ```
  */
 export function tradeStats(trades: readonly TradeRecord[]): TradeStats {
-  let numTrades = 0;
-  let wins = 0;
-  let losses = 0;
-  let grossProfit = 0;
-  let grossLoss = 0;
-  let pnlSum = 0;
-  let best = -Infinity;
-  let worst = Infinity;
-  let feesPaid = 0;
+  const acc = new TradeStatsAccumulator();
   for (let i = 0; i < trades.length; i++) {
     const t = trades[i];
     if (t == null || typeof t.pnl !== "number" || Number.isNaN(t.pnl)) {
       throw new TypeError(`Trade ${i}: pnl must be a number, got ${String(t?.pnl)}`);
     }
-    feesPaid += t.fees;
-    if (t.exitTime === null) continue;
-    numTrades++;
-    pnlSum += t.pnl;
-    if (t.pnl > 0) {
-      wins++;
-      grossProfit += t.pnl;
-    } else if (t.pnl < 0) {
-      losses++;
-      grossLoss -= t.pnl;
-    }
-    if (t.returnPct > best) best = t.returnPct;
-    if (t.returnPct < worst) worst = t.returnPct;
+    acc.addFees(t.fees);
+    if (t.exitTime !== null) acc.addClosed(t.pnl, t.returnPct);
   }
-  return {
-    numTrades,
-    winRate: numTrades > 0 ? wins / numTrades : NaN,
-    grossProfit,
-    grossLoss,
-    profitFactor: grossLoss > 0 ? grossProfit / grossLoss : grossProfit > 0 ? Infinity : NaN,
-    expectancy: numTrades > 0 ? pnlSum / numTrades : NaN,
-    avgWin: wins > 0 ? grossProfit / wins : NaN,
-    avgLoss: losses > 0 ? -grossLoss / losses : NaN,
-    bestTrade: numTrades > 0 ? best : NaN,
-    worstTrade: numTrades > 0 ? worst : NaN,
-    feesPaid,
-  };
+  return acc.result();
+}
+
+/**
+ * The running sums behind {@link TradeStats}: `tradeStats` (over records) and the engine's
+ * trade columns (`TradeBook.stats`) both feed it, so the two give identical numbers as long as
+ * they add trades in the same order.
+ */
+export class TradeStatsAccumulator {
+  #numTrades = 0;
+  #wins = 0;
+  #losses = 0;
+  #grossProfit = 0;
+  #grossLoss = 0;
+  #pnlSum = 0;
+  #best = -Infinity;
+  #worst = Infinity;
+  #feesPaid = 0;
+
+  /** Adds a trade's fees (open trades' fees count too). */
+  addFees(fees: number): void {
+    this.#feesPaid += fees;
+  }
+
+  /** Adds a closed trade: its P&L in cash and its return. */
+  addClosed(pnl: number, returnPct: number): void {
+    this.#numTrades++;
+    this.#pnlSum += pnl;
+    if (pnl > 0) {
+      this.#wins++;
+      this.#grossProfit += pnl;
+    } else if (pnl < 0) {
+      this.#losses++;
+      this.#grossLoss -= pnl;
+    }
+    if (returnPct > this.#best) this.#best = returnPct;
+    if (returnPct < this.#worst) this.#worst = returnPct;
+  }
+
+  /** The statistics of the trades added so far. */
+  result(): TradeStats {
+    const n = this.#numTrades, wins = this.#wins, losses = this.#losses;
+    const grossProfit = this.#grossProfit, grossLoss = this.#grossLoss;
+    return {
+      numTrades: n,
+      winRate: n > 0 ? wins / n : NaN,
+      grossProfit,
+      grossLoss,
+      profitFactor: grossLoss > 0 ? grossProfit / grossLoss : grossProfit > 0 ? Infinity : NaN,
+      expectancy: n > 0 ? this.#pnlSum / n : NaN,
+      avgWin: wins > 0 ? grossProfit / wins : NaN,
+      avgLoss: losses > 0 ? -grossLoss / losses : NaN,
+      bestTrade: n > 0 ? this.#best : NaN,
+      worstTrade: n > 0 ? this.#worst : NaN,
+      feesPaid: this.#feesPaid,
+    };
+  }
 }
 
 /** Total return of an equity curve: last / first − 1; NaN for an empty curve. */
