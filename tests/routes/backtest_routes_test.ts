@@ -281,7 +281,11 @@ Deno.test("Backtest job endpoints answer 404, 409, 422 and 429 on their error pa
     const early = await failure(api.backtestResult(queued.job_id));
     assert.equal(early.status, 409);
     // Cancel while queued, then while running.
-    const c1 = await api.cancelBacktest(queued.job_id);
+    // Through the raw RPC call, so the HTTP status is checked exactly (200), not any 2xx.
+    const c1Res = await api.rpc.api.backtest[":id"].cancel.$post({ param: { id: queued.job_id } });
+    assert.equal(c1Res.status, 200);
+    const c1 = await c1Res.json();
+    assert.ok("status" in c1);
     assert.equal(c1.status, "cancelled");
     const c2 = await api.cancelBacktest(slow.job_id);
     assert.equal(c2.status, "cancelled");
