@@ -105,7 +105,7 @@ export type QuantityMode = "fixed" | "sized" | "close";
 /** The engine's order. Mutable; the result holds its {@linkcode Order.toRecord} snapshot. */
 export class Order {
   /** Units; NaN until a `sized` / `close` order is sized at its first fill. */
-  quantity: number;
+  quantity!: number;
   filledQuantity = 0;
   /** Σ fill quantity × price, for the average fill price. */
   fillNotional = 0;
@@ -113,7 +113,7 @@ export class Order {
   status: OrderStatus = "submitted";
   reason: string | null = null;
   /** First bar the order may fill on. */
-  eligibleFrom: number;
+  eligibleFrom!: number;
   /** Bar it became pending (-1 before). */
   firstEligibleBar = -1;
   /** Bars it has been eligible for (for `{ bars: n }`). */
@@ -141,26 +141,26 @@ export class Order {
   #history: { status: OrderStatus; time: number }[] | null = null;
 
   /** The id as given, or null until {@linkcode Order.id} first builds it from its number. */
-  #id: string | null;
-  #num: number;
+  #id: string | null = null;
+  #num = 0;
 
   /**
    * `id`: the order id, or its number `k` for the id `o<k>` — built only when read, since a
    * signal's order is usually never asked for it.
    */
-  // Set at creation and never changed afterwards — except by `reuse`, which makes the object a
-  // new order once the engine has packed the old one away (not `readonly` for that reason).
-  side: OrderSide;
-  type: OrderType;
-  quantityMode: QuantityMode;
-  price: number | null;
-  stopPrice: number | null;
-  tif: TimeInForce;
-  origin: OrderOrigin;
-  reduceOnly: boolean;
-  tag: string | null;
-  submittedBar: number;
-  submittedTime: number;
+  // Set at creation (by `reuse`, which the constructor calls) and never changed afterwards —
+  // except by a later `reuse`, once the engine has packed the old order away (so not `readonly`).
+  side!: OrderSide;
+  type!: OrderType;
+  quantityMode!: QuantityMode;
+  price!: number | null;
+  stopPrice!: number | null;
+  tif!: TimeInForce;
+  origin!: OrderOrigin;
+  reduceOnly!: boolean;
+  tag!: string | null;
+  submittedBar!: number;
+  submittedTime!: number;
 
   constructor(
     id: string | number,
@@ -177,21 +177,23 @@ export class Order {
     submittedBar: number,
     submittedTime: number,
   ) {
-    this.side = side;
-    this.type = type;
-    this.quantityMode = quantityMode;
-    this.price = price;
-    this.stopPrice = stopPrice;
-    this.tif = tif;
-    this.origin = origin;
-    this.reduceOnly = reduceOnly;
-    this.tag = tag;
-    this.submittedBar = submittedBar;
-    this.submittedTime = submittedTime;
-    this.quantity = quantity;
-    this.eligibleFrom = submittedBar + 1;
-    this.#id = typeof id === "string" ? id : null;
-    this.#num = typeof id === "number" ? id : 0;
+    // One place sets every field (reuse), so a reused order is exactly a new one by construction.
+    this.reuse(
+      typeof id === "number" ? id : 0,
+      side,
+      type,
+      quantityMode,
+      quantity,
+      price,
+      stopPrice,
+      tif,
+      origin,
+      reduceOnly,
+      tag,
+      submittedBar,
+      submittedTime,
+    );
+    if (typeof id === "string") this.#id = id;
   }
 
   /**

@@ -5,6 +5,14 @@
  * @module
  */
 
+/** The median of the first, middle and last of a[lo..hi]: the pivot of both selections. */
+function medianOf3(a: Float64Array, lo: number, hi: number): number {
+  const x = a[lo];
+  const y = a[(lo + hi) >>> 1];
+  const z = a[hi];
+  return x < y ? (y < z ? y : x < z ? z : x) : (x < z ? x : y < z ? z : y);
+}
+
 /**
  * Reorders the NaN-free `a` so that `a[k]` is its k-th smallest value, with nothing larger before
  * it and nothing smaller after it (numpy's `partition`): O(n) where a full sort is O(n log n).
@@ -19,10 +27,7 @@ export function selectKth(a: Float64Array, k: number): void {
       a.subarray(lo, hi + 1).sort();
       return;
     }
-    const x = a[lo];
-    const y = a[(lo + hi) >>> 1];
-    const z = a[hi];
-    const pivot = x < y ? (y < z ? y : x < z ? z : x) : (x < z ? x : y < z ? z : y);
+    const pivot = medianOf3(a, lo, hi);
     let i = lo;
     let j = hi;
     while (i <= j) {
@@ -58,10 +63,7 @@ export function selectKth3Way(a: Float64Array, k: number): void {
       a.subarray(lo, hi + 1).sort();
       return;
     }
-    const x = a[lo];
-    const y = a[(lo + hi) >>> 1];
-    const z = a[hi];
-    const pivot = x < y ? (y < z ? y : x < z ? z : x) : (x < z ? x : y < z ? z : y);
+    const pivot = medianOf3(a, lo, hi);
     // Dijkstra: a[lo..lt) < pivot, a[lt..i) == pivot, a(gt..hi] > pivot.
     let lt = lo;
     let i = lo;
