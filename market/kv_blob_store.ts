@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { deleteWhere } from "./kv_delete_where.ts";
 
 const CHUNK = 60 * 1024;
 const CHUNKS_PER_COMMIT = 8; // under 800 KiB per atomic operation
@@ -143,17 +144,8 @@ export class KvBlobStore {
     return out;
   }
 
-  async #deleteChunks(name: string, drop: (gen: Deno.KvKeyPart) => boolean): Promise<void> {
-    let op = this.#kv.atomic(), pending = 0;
-    for await (const e of this.#kv.list({ prefix: [...this.#prefix, "chunk", name] })) {
-      if (!drop(e.key[this.#prefix.length + 2])) continue;
-      op.delete(e.key);
-      if (++pending === 500) {
-        await op.commit();
-        op = this.#kv.atomic();
-        pending = 0;
-      }
-    }
-    if (pending > 0) await op.commit();
+  #deleteChunks(name: string, drop: (gen: Deno.KvKeyPart) => boolean): Promise<void> {
+    const at = this.#prefix.length + 2; // [...prefix, "chunk", name, gen, …]
+    return deleteWhere(this.#kv, [...this.#prefix, "chunk", name], (key) => drop(key[at]));
   }
 }

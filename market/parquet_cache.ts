@@ -38,6 +38,7 @@ import {
   setKeyValueMetadata,
   writeParquetBytes,
 } from "./parquet_codec.ts";
+import { deleteWhere } from "./kv_delete_where.ts";
 
 /** What identifies one cached series. */
 export interface CacheKey {
@@ -448,19 +449,11 @@ export class KvCache implements CacheBackend {
   }
 
   /** Deletes chunk generations other than `keep` (or only `keep` when `only`). */
-  async #deleteGenerations(k: Deno.KvKey, keep: string, only: boolean): Promise<void> {
-    let op = this.#kv.atomic(), pending = 0;
-    for await (const e of this.#kv.list({ prefix: [...k, "c"] })) {
-      const g = e.key[k.length + 1];
-      if (only ? g !== keep : g === keep) continue;
-      op.delete(e.key);
-      if (++pending === 500) {
-        await op.commit();
-        op = this.#kv.atomic();
-        pending = 0;
-      }
-    }
-    if (pending > 0) await op.commit();
+  #deleteGenerations(k: Deno.KvKey, keep: string, only: boolean): Promise<void> {
+    return deleteWhere(this.#kv, [...k, "c"], (key) => {
+      const g = key[k.length + 1];
+      return only ? g === keep : g !== keep;
+    });
   }
 
   async remove(key: CacheKey): Promise<void> {

@@ -13,21 +13,10 @@ import {
   rangeValues,
   satisfies,
 } from "./grid.ts";
+import { mulberry32 } from "../market/sample_data.ts";
 
 /** Grids up to this size are enumerated and sampled exactly without replacement. */
 const ENUMERATE_LIMIT = 1_000_000;
-
-/** mulberry32: a small seeded PRNG, so a sample is reproducible from its seed. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * `samples` distinct combinations drawn uniformly from the grid (all of them when the grid

@@ -6,33 +6,13 @@ import assert from "node:assert/strict";
 import { allocateBars, barsFromRows } from "../../engine/bars.ts";
 import { BacktestCancelled, runBacktest, StrategyError } from "../../engine/backtest.ts";
 import type { Bars, DataView, EngineEvent, StrategyContext } from "../../engine/types.ts";
+import { randomWalk } from "../_fixtures/random_walk.ts";
+
+/** The fixture's walk from T0, with a seed and a price scale. */
+const walk = (n: number, seed = 7, scale = 1): Bars => randomWalk(n, { seed, scale, t0: T0 });
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2020, 0, 1);
-
-/** A seeded random walk of `n` daily bars (mulberry32), reproducible. */
-function walk(n: number, seed = 7, scale = 1): Bars {
-  let s = seed >>> 0;
-  const rnd = () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const b = allocateBars(n);
-  let p = 100;
-  for (let i = 0; i < n; i++) {
-    const o = p * (1 + (rnd() - 0.5) * 0.01);
-    p = o * (1 + (rnd() - 0.5) * 0.04);
-    b.timestamp[i] = T0 + i * DAY;
-    b.open[i] = o * scale;
-    b.close[i] = p * scale;
-    b.high[i] = Math.max(o, p) * (1 + rnd() * 0.01) * scale;
-    b.low[i] = Math.min(o, p) * (1 - rnd() * 0.01) * scale;
-    b.volume[i] = 1000 + Math.floor(rnd() * 1000);
-  }
-  return b;
-}
 
 /** SMA cross computed from `data.close` (so it exercises the data view). */
 class SmaCross {

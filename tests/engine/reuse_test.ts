@@ -4,7 +4,6 @@
  * column, no result of one run leaking into the next, every order record intact past a chunk.
  */
 import assert from "node:assert/strict";
-import { allocateBars } from "../../engine/bars.ts";
 import { runBacktest } from "../../engine/backtest.ts";
 import { computeMetrics, type TradeStats, tradeStats } from "../../engine/trade_stats.ts";
 import { TRADE_STATS } from "../../engine/result.ts";
@@ -24,32 +23,12 @@ import {
 } from "../../engine/metrics.ts";
 import { inferAnnualization } from "../../engine/annualization.ts";
 import type { Bars, DataView } from "../../engine/types.ts";
+import { randomWalk } from "../_fixtures/random_walk.ts";
+
+/** A walk large enough (≥ 4096 bars) to use the pools. */
+const walk = (n: number, seed: number): Bars => randomWalk(n, { seed, t0: Date.UTC(2000, 0, 1) });
 
 const DAY = 86_400_000;
-
-/** A seeded random walk of `n` daily bars; large enough (≥ 4096) to use the pools. */
-function walk(n: number, seed: number): Bars {
-  let s = seed >>> 0;
-  const rnd = () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const b = allocateBars(n);
-  let p = 100;
-  for (let i = 0; i < n; i++) {
-    const o = p * (1 + (rnd() - 0.5) * 0.01);
-    p = o * (1 + (rnd() - 0.5) * 0.04);
-    b.timestamp[i] = Date.UTC(2000, 0, 1) + i * DAY;
-    b.open[i] = o;
-    b.close[i] = p;
-    b.high[i] = Math.max(o, p) * (1 + rnd() * 0.01);
-    b.low[i] = Math.min(o, p) * (1 - rnd() * 0.01);
-    b.volume[i] = 1000 + Math.floor(rnd() * 1000);
-  }
-  return b;
-}
 
 Deno.test("runBacktest() reuses data columns across runs without showing a later bar", () => {
   const n = 6000;

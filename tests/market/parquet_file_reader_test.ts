@@ -4,20 +4,8 @@ import type { Bars } from "../../engine/types.ts";
 import { DataFileError, loadBars } from "../../market/load_bars.ts";
 import { ParquetCorruptError, writeParquetBytes } from "../../market/parquet_codec.ts";
 import { decodeHybrid, readParquetFile } from "../../market/parquet_file_reader.ts";
-import { generateBars } from "../../market/sample_data.ts";
+import { generateBars, mulberry32 as rng } from "../../market/sample_data.ts";
 import { ThriftReader, type TStruct } from "../../market/thrift_compact.ts";
-
-/** mulberry32, written here so the test does not trust product code. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The same bars written by nodejs-polars (uncompressed, OPTIONAL columns, its own paging). */
 function polarsBytes(b: Bars): Uint8Array {
