@@ -188,7 +188,7 @@ interface Loop {
  * and reused by every run instead of being recompiled on stack replacement inside each call.
  */
 function barLoop(L: Loop): void {
-  const { bars, strategy, data, ctx, clock, broker, portfolio, visible, equity } = L;
+  const { bars, strategy, data, ctx, clock, broker, portfolio, equity } = L;
   const { longShort, fillOnClose, onEvent, onProgress, shouldStop, every } = L;
   const n = bars.length, ts = bars.timestamp, cl = bars.close;
   const watch = onProgress !== undefined || shouldStop !== undefined;
@@ -201,11 +201,7 @@ function barLoop(L: Loop): void {
     if (broker.liveCount > 0) broker.processBar(t);
     if (portfolio.position !== 0) broker.checkMargin(t);
     const ta = L.ta;
-    if (ta !== null) {
-      // ctx.ta reads the visible columns directly: fill them all before it runs.
-      visible.syncAll(t);
-      ta.setIndex(t);
-    }
+    if (ta !== null) ta.setIndex(t);
 
     let sig: unknown;
     try {
@@ -303,12 +299,9 @@ export function runBacktest(
     params: frozenParams,
     ta(): TechnicalAnalysis {
       if (lazyTa === null) {
-        // Every column is filled up to now; from here on, each bar fills only the columns
-        // the Ta reports it reads (Ta fields open..volume are visible columns 1..5).
-        lazyTa = new Ta(visible.asBars(clock.t), (fields) => {
-          visible.syncOnly(fields << 1, clock.t);
-        });
-        visible.syncOnly(0, clock.t);
+        // The engine's own series, which the strategy never sees (`ctx` keeps the Ta in a
+        // private field): the Ta computes ahead and hands out each value at its own bar.
+        lazyTa = new Ta(bars, { ahead: true });
         if (clock.t >= 0) lazyTa.setIndex(clock.t);
         if (loop !== null) loop.ta = lazyTa;
       }

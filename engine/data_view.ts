@@ -136,61 +136,6 @@ export class VisibleBars {
   at(k: number, t: number): number {
     return this.#src[k][t];
   }
-
-  /** Columns {@linkcode VisibleBars.syncAll} fills (bit `1 << k`); all by default. */
-  #syncMask = 0b111111;
-
-  /**
-   * Limits {@linkcode VisibleBars.syncAll} to the columns in `mask` (bit `1 << k`, see
-   * {@linkcode COLUMN}), filling them up to bar `t` now. For a reader that reports every column
-   * it starts to read (`Ta`'s `onFields`), before reading it.
-   */
-  syncOnly(mask: number, t: number): void {
-    this.#syncMask = mask;
-    for (let k = 0; k < 6; k++) if ((mask & (1 << k)) !== 0) this.column(k, t);
-  }
-
-  /** Fills every column (or those of {@linkcode VisibleBars.syncOnly}) up to bar `t`. */
-  syncAll(t: number): void {
-    // Runs every bar once ctx.ta is in use: one loop over the columns, no call per column.
-    const cols = this.#cols, synced = this.#synced, src = this.#src, n = this.length;
-    const mask = this.#syncMask;
-    // The common case (indicators of the close only, one bar further): one copy, no loop.
-    if (mask === 0b10000 && synced[4] === t - 1) {
-      const a = cols[4];
-      if (a.length === n) {
-        a[t] = src[4][t];
-        synced[4] = t;
-        return;
-      }
-    }
-    for (let k = 0; k < 6; k++) {
-      if ((mask & (1 << k)) === 0) continue;
-      let s = synced[k];
-      let a = cols[k];
-      if (s >= t && a.length === n) continue;
-      if (a.length !== n) a = cols[k] = takeColumn(n);
-      const from = src[k];
-      while (s < t) {
-        s++;
-        a[s] = from[s];
-      }
-      synced[k] = s;
-    }
-  }
-
-  /** The columns as `Bars` (allocating all of them), filled up to `t`. */
-  asBars(t: number): Bars {
-    return {
-      length: this.length,
-      timestamp: this.column(0, t),
-      open: this.column(1, t),
-      high: this.column(2, t),
-      low: this.column(3, t),
-      close: this.column(4, t),
-      volume: this.column(5, t),
-    };
-  }
 }
 
 /**

@@ -111,7 +111,21 @@ Deno.test("runBacktest() gives no look-ahead: bars after k never change what the
           lengths: cols.map((c) => c.length),
           buffers,
           bar: data.bar,
-          ta: [ctx.ta.sma(5), ctx.ta.ema(3), ctx.ta.highest(4), ctx.ta.atr(3)],
+          // ctx.ta computes ahead over the engine's series (engine/ta.ts): only values that
+          // depend on bars ≤ t may come out at t, for every kind, source and crossover.
+          ta: [
+            ctx.ta.sma(5),
+            ctx.ta.ema(3),
+            ctx.ta.highest(4),
+            ctx.ta.atr(3),
+            ctx.ta.rsi(4, "hl2"),
+            ctx.ta.stdev(6, "high"),
+            ctx.ta.lowest(3, "low"),
+            ctx.ta.bollinger(5),
+            ctx.ta.macd(3, 6, 2),
+            ctx.ta.crossover({ sma: 3 }, { ema: 6 }),
+            ctx.ta.crossunder({ rsi: 3 }, 50),
+          ],
           ctx: [ctx.cash, ctx.equity, ctx.position, ctx.barIndex],
           keys: Object.keys(ctx),
         }));

@@ -1,12 +1,10 @@
 /**
- * The engine fills only the bar columns `ctx.ta` reports it reads (Ta's `onFields`), so a
- * source first used mid-run must still see every earlier bar. Checked against naive windows
- * over the full bar arrays, computed here.
+ * `ctx.ta` computes ahead over the engine's series: a source first used mid-run must still see
+ * every earlier bar. Checked against naive windows over the full bar arrays, computed here.
  */
 import assert from "node:assert/strict";
 import { allocateBars } from "../../engine/bars.ts";
 import { runBacktest } from "../../engine/backtest.ts";
-import { Ta } from "../../engine/ta.ts";
 import type { Bars, DataView, StrategyContext } from "../../engine/types.ts";
 
 function walk(n: number): Bars {
@@ -65,19 +63,4 @@ Deno.test("runBacktest() ctx.ta sees every earlier bar of a source first used mi
       assert.equal(s.vol, Math.max(...bars.volume.subarray(s.t - 29, s.t + 1)), `vol ${s.t}`);
     }
   }
-});
-
-Deno.test("Ta reports the bar fields it starts to read through onFields", () => {
-  const bars = walk(50);
-  const reported: number[] = [];
-  const ta = new Ta(bars, (f) => reported.push(f));
-  ta.setIndex(40);
-  ta.sma(5);
-  ta.sma(7); // close again: nothing new
-  ta.ema(5, "hl2");
-  ta.atr(14);
-  ta.rsi(14, "ohlc4");
-  ta.sma(3, "volume");
-  // bits: open 1, high 2, low 4, close 8, volume 16
-  assert.deepEqual(reported, [8, 8 | 2 | 4, 8 | 2 | 4 | 1, 8 | 2 | 4 | 1 | 16]);
 });

@@ -11,7 +11,7 @@ import {
   sma,
   stdev,
 } from "../../engine/indicators.ts";
-import { Ta } from "../../engine/ta.ts";
+import { AHEAD, Ta } from "../../engine/ta.ts";
 import type { Bars } from "../../engine/types.ts";
 
 function rng(seed: number): () => number {
@@ -62,7 +62,13 @@ function same(a: number, b: number, what: string): void {
   if (!Object.is(a, b)) assert.fail(`${what}: ${a} !== ${b}`);
 }
 
-Deno.test("Ta equals the indicator series bit for bit and never reads past the current bar", () => {
+/**
+ * Asks every indicator on random bars of a 3,000-bar series (so catch-up over gaps and, in
+ * `ahead` mode, block boundaries are crossed) and checks each value against the series.
+ * Default mode reads arrays revealed bar by bar (NaN beyond t: a read past t would show);
+ * `ahead` mode gets the complete series.
+ */
+function checkAgainstSeries(ahead: boolean): void {
   const n = 3000;
   const b = randomBars(n, 3);
   const hl2 = b.high.map((h, i) => (h + b.low[i]) / 2);
@@ -82,11 +88,11 @@ Deno.test("Ta equals the indicator series bit for bit and never reads past the c
     macd: macd(b.close, 12, 26, 9),
     vol: sma(b.volume, 3),
   };
-  const v = nanBars(n);
-  const ta = new Ta(v);
+  const v = ahead ? b : nanBars(n);
+  const ta = new Ta(v, { ahead });
   const r = rng(99);
   for (let t = 0; t < n; t++) {
-    reveal(v, b, t);
+    if (!ahead) reveal(v, b, t);
     ta.setIndex(t);
     // Every indicator is asked on only some bars, so catch-up over gaps is exercised too.
     if (r() < 0.7) same(ta.sma(10), ref.sma10[t], `sma(10) at ${t}`);
@@ -114,7 +120,63 @@ Deno.test("Ta equals the indicator series bit for bit and never reads past the c
   }
   // After the warm-up every value is finite: a NaN read past t would have poisoned it.
   assert.ok(Number.isFinite(ta.sma(10)) && Number.isFinite(ta.macd().signal));
+}
+
+Deno.test("Ta equals the indicator series bit for bit and never reads past the current bar", () => {
+  checkAgainstSeries(false);
 });
+
+Deno.test("Ta in ahead mode equals the indicator series bit for bit", () => {
+  checkAgainstSeries(true);
+});
+
+Deno.test("Ta in ahead mode serves values across skipped blocks, restarts and Initialize", () => {
+  const n = 5000;
+  const b = randomBars(n, 17);
+  const s10 = sma(b.close, 10), e7 = ema(hlc3Of(b), 7), r14 = rsi(b.close, 14);
+  const ta = new Ta(b, { ahead: true });
+  // Before the first bar (the engine's Initialize): no value, no state consumed.
+  assert.ok(Number.isNaN(ta.sma(10)));
+  assert.equal(ta.crossover({ sma: 10 }, 0), false);
+  // Far gaps: several blocks (AHEAD bars each) are skipped between two asks.
+  for (const t of [0, 9, 10, 1023, 1024, 1025, 3 * AHEAD, 3500, 3501, 4999]) {
+    ta.setIndex(t);
+    if (t > 10) assertPrevious(ta, s10, t);
+    same(ta.sma(10), s10[t], `sma(10) at ${t}`);
+    same(ta.ema(7, "hlc3"), e7[t], `ema(7, hlc3) at ${t}`);
+    const over = t > 0 && r14[t - 1] <= 50 && r14[t] > 50;
+    assert.equal(ta.crossover({ rsi: 14 }, 50), over, `rsi crossover at ${t}`);
+  }
+  // At each block's first bar the previous value comes from the block before: a threshold
+  // equal to it is crossed exactly when the value moved past it.
+  for (let t = AHEAD; t < n; t += AHEAD) {
+    ta.setIndex(t);
+    assertPrevious(ta, s10, t);
+  }
+  ta.setIndex(2000); // backwards: a new run over the same arrays
+  same(ta.sma(10), s10[2000], "sma(10) after a restart");
+});
+
+/**
+ * Pins the previous value Ta's crossover sees for `sma(10)` at `t` to `s10[t - 1]`: with the
+ * threshold at that value a cross in the direction of the move happens, and with it moved by
+ * a hair against the move it does not — both hold only if the previous value is exact.
+ */
+function assertPrevious(ta: Ta, s10: Float64Array, t: number): void {
+  const prev = s10[t - 1], cur = s10[t], hair = Math.abs(prev) * 1e-12;
+  ta.setIndex(t);
+  if (cur > prev) {
+    assert.equal(ta.crossover({ sma: 10 }, prev), true, `crossover at ${t}`);
+    assert.equal(ta.crossover({ sma: 10 }, prev - hair), false, `previous value at ${t}`);
+  } else {
+    assert.equal(ta.crossunder({ sma: 10 }, prev), cur < prev, `crossunder at ${t}`);
+    assert.equal(ta.crossunder({ sma: 10 }, prev + hair), false, `previous value at ${t}`);
+  }
+}
+
+function hlc3Of(b: Bars): Float64Array {
+  return b.high.map((h, i) => (h + b.low[i] + b.close[i]) / 3);
+}
 
 Deno.test("Ta returns NaN during warm-up and before the first setIndex", () => {
   const b = randomBars(30, 5);
