@@ -14,6 +14,7 @@
  * @module
  */
 import type { BacktestResult, Bars, TradeRecord } from "../engine/types.ts";
+import { MALLOC_TUNABLES } from "./malloc_tunables.ts";
 import { EQUITY_VALUES } from "../engine/result.ts";
 import { decodeResult, unpackParts } from "./sandbox_codec.ts";
 import {
@@ -238,6 +239,8 @@ class SandboxProcess {
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
+      // Buffers of one job reuse the pages of the last (jobs/malloc_tunables.ts).
+      env: { GLIBC_TUNABLES: MALLOC_TUNABLES },
     }).spawn();
     this.child.unref();
     this.#writer = this.child.stdin.getWriter();
