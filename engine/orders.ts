@@ -422,6 +422,33 @@ function chunk(): OrderColumns {
   };
 }
 
+const ORDER_FIELDS = [
+  "side",
+  "status",
+  "entries",
+  "s1",
+  "s2",
+  "quantity",
+  "filled",
+  "notional",
+  "fees",
+  "submitted",
+  "t1",
+  "t2",
+] as const satisfies readonly (keyof OrderColumns)[];
+const ORDER_BYTE_FIELDS: ReadonlySet<string> = new Set(["side", "status", "entries", "s1", "s2"]);
+
+/**
+ * A whole {@linkcode OrderBook} as flat columns of `count` values each, plus the orders that
+ * are not packed (still live, or not fitting the columns) as their records: what the sandbox
+ * ships out of its Worker (copying typed arrays is native code, fast even in a fresh isolate).
+ */
+export interface OrderBookColumns extends OrderColumns {
+  count: number;
+  /** `[seq, record]` of every order the columns do not hold (their `entries` slot is 0). */
+  records: [number, OrderRecord][];
+}
+
 /**
  * Every order of a run, in submission order. A finished order that fits the columns (see
  * {@linkcode Order.packable}) is packed into typed arrays and its object let go: a run places
@@ -437,6 +464,8 @@ export class OrderBook {
   #kept = new Map<number, Order>();
   /** Packed orders: order `i` sits in chunk `i >> CHUNK_BITS` at `i & (CHUNK - 1)`. */
   #chunks: OrderColumns[] = [];
+  /** Records of a book made by {@linkcode OrderBook.fromColumns} (read-only then), by seq. */
+  #given: Map<number, OrderRecord> | null = null;
 
   /** `live`: the owner's array of orders not retired yet (it may change in place). */
   constructor(live: readonly Order[]) {
@@ -450,7 +479,69 @@ export class OrderBook {
 
   /** Appends `o` (sets its `seq`); it must stay in the `live` array until retired. */
   add(o: Order): void {
+    if (this.#given !== null) throw new TypeError("OrderBook.add(): this book is read-only");
     o.seq = this.#count++;
+  }
+
+  /** The book as flat columns of exactly `length` values (copies) and the unpacked records. */
+  toColumns(): OrderBookColumns {
+    const n = this.#count, chunks = this.#chunks;
+    const flat = {} as OrderColumns;
+    for (const f of ORDER_FIELDS) {
+      const out = ORDER_BYTE_FIELDS.has(f) ? new Uint8Array(n) : new Float64Array(n);
+      for (let k = 0; k < chunks.length && (k << CHUNK_BITS) < n; k++) {
+        const from = k << CHUNK_BITS;
+        const col = chunks[k][f];
+        out.set(from + CHUNK <= n ? col : col.subarray(0, n - from), from);
+      }
+      (flat as unknown as Record<string, Uint8Array | Float64Array>)[f] = out;
+    }
+    const records: [number, OrderRecord][] = [];
+    for (const o of this.#kept.values()) records.push([o.seq, o.toRecord()]);
+    for (const o of this.#live) records.push([o.seq, o.toRecord()]);
+    for (const [seq, r] of this.#given ?? []) records.push([seq, r]);
+    return { ...flat, count: n, records };
+  }
+
+  /**
+   * A read-only book over `c` (from {@linkcode OrderBook.toColumns}): its records are those of
+   * the book it was taken from. Throws a TypeError on columns that do not fit together.
+   */
+  static fromColumns(c: OrderBookColumns): OrderBook {
+    const n = c.count;
+    if (!Number.isInteger(n) || n < 0) throw new TypeError(`Invalid order count ${n}`);
+    for (const f of ORDER_FIELDS) {
+      if (c[f]?.length !== n) throw new TypeError(`Order column ${f} does not hold ${n} values`);
+    }
+    for (const f of ["status", "s1", "s2"] as const) {
+      if (c[f].some((x) => x >= STATUSES.length)) {
+        throw new TypeError(`Order column ${f} holds an unknown status`);
+      }
+    }
+    const given = new Map<number, OrderRecord>();
+    for (const [seq, r] of c.records) {
+      if (!(Number.isInteger(seq) && seq >= 0 && seq < n) || c.entries[seq] !== 0) {
+        throw new TypeError(`Order record ${seq} does not fit the columns`);
+      }
+      given.set(seq, r);
+    }
+    for (let g = 0; g < n; g++) {
+      if (c.entries[g] === 0 && !given.has(g)) throw new TypeError(`Order ${g} is missing`);
+    }
+    const book = new OrderBook([]);
+    for (let from = 0; from < n; from += CHUNK) {
+      const view = {} as OrderColumns;
+      for (const f of ORDER_FIELDS) {
+        (view as unknown as Record<string, Uint8Array | Float64Array>)[f] = c[f].subarray(
+          from,
+          Math.min(n, from + CHUNK),
+        );
+      }
+      book.#chunks.push(view);
+    }
+    book.#count = n;
+    book.#given = given;
+    return book;
   }
 
   /**
@@ -458,6 +549,7 @@ export class OrderBook {
    * reference to it), else the object (returns false).
    */
   retire(o: Order): boolean {
+    if (this.#given !== null) throw new TypeError("OrderBook.retire(): this book is read-only");
     const i = o.seq;
     if (!o.packable) {
       this.#kept.set(i, o);
@@ -474,6 +566,7 @@ export class OrderBook {
   records(): OrderRecord[] {
     const n = this.#count, chunks = this.#chunks;
     const out = new Array<OrderRecord>(n);
+    for (const [seq, r] of this.#given ?? []) out[seq] = r;
     for (const o of this.#kept.values()) out[o.seq] = o.toRecord();
     for (const o of this.#live) out[o.seq] = o.toRecord();
     const packed = Math.min(n, chunks.length << CHUNK_BITS);

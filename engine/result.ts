@@ -6,6 +6,7 @@
 import { inferAnnualization } from "./annualization.ts";
 import type { OrderBook } from "./orders.ts";
 import type { Portfolio } from "./portfolio.ts";
+import type { TradeBook } from "./trade_book.ts";
 import { SCRATCH, scratchArray } from "./scratch.ts";
 import { computeMetrics, type TradeStats } from "./trade_stats.ts";
 import type { BacktestConfig, BacktestResult, Bars, OrderRecord, TradeRecord } from "./types.ts";
@@ -78,6 +79,61 @@ export const EQUITY_VALUES: unique symbol = Symbol("wagyu.equityValues");
  * on first read: a sweep that ranks by them need not build the `trades` records. Absent from
  * JSON.
  */
+/**
+ * The run's order and trade books and open trade, on every result (not enumerable): the
+ * sandbox ships these columns out of its Worker instead of records.
+ */
+export const RUN_BOOKS: unique symbol = Symbol("wagyu.runBooks");
+
+/** What {@linkcode RUN_BOOKS} holds. */
+export interface RunBooks {
+  orders: OrderBook;
+  trades: TradeBook;
+  /** The position still open after the last bar, as a trade (null when flat). */
+  open: TradeRecord | null;
+}
+
+/** What {@linkcode attachRunParts} builds a result's lazy parts from. */
+export interface RunParts extends RunBooks {
+  /** Time of each equity point (the bars' timestamps). */
+  times: Float64Array;
+  /** Equity at every bar's close. */
+  equity: Float64Array;
+  /** The trade statistics (computed once, when first asked for). */
+  tradeStats: () => TradeStats;
+}
+
+/**
+ * Gives `result` its `equity`, `orders` and `trades` (built on first read, replacing the
+ * placeholders in place so the key order stays) and its raw parts under
+ * {@linkcode EQUITY_VALUES}, {@linkcode TRADE_STATS} and {@linkcode RUN_BOOKS}. The engine
+ * calls it at the end of a run, the sandbox's decoder on the columns it received: both give
+ * the same records by the same code.
+ */
+export function attachRunParts(result: BacktestResult, p: RunParts): void {
+  const { times, equity, orders, trades: book, open } = p;
+  const n = equity.length;
+  // A million `{ time, equity }` objects (or tens of thousands of order records) cost more than
+  // the whole loop, and many callers (optimizer sweeps, metrics-only runs) never read them:
+  // build them on first read. The properties stay enumerable, so JSON.stringify and
+  // structuredClone see plain arrays.
+  lazyProperty(result, "equity", () => {
+    const curve = new Array<{ time: number; equity: number }>(n);
+    for (let t = 0; t < n; t++) curve[t] = { time: times[t], equity: equity[t] };
+    return curve;
+  });
+  // The raw curve for the sandbox, which ships it as float64 (not enumerable: JSON unchanged).
+  Object.defineProperty(result, EQUITY_VALUES, { value: equity });
+  Object.defineProperty(result, TRADE_STATS, { get: p.tradeStats });
+  Object.defineProperty(result, RUN_BOOKS, { value: { orders, trades: book, open } });
+  lazyProperty(result, "orders", () => orders.records());
+  lazyProperty(result, "trades", () => {
+    const trades = book.records();
+    if (open !== null) trades.push(open);
+    return trades;
+  });
+}
+
 export const TRADE_STATS: unique symbol = Symbol("wagyu.tradeStats");
 
 /** Assembles the `BacktestResult` (metrics through `computeMetrics`). */
@@ -113,25 +169,13 @@ export function buildResult(p: ResultParts): BacktestResult {
     orders: [] as OrderRecord[],
     logs: p.logs,
   };
-  // A million `{ time, equity }` objects (or tens of thousands of order records) cost more than
-  // the whole loop, and many callers (optimizer sweeps, metrics-only runs) never read them:
-  // build them on first read. The properties stay enumerable, so JSON.stringify and
-  // structuredClone see plain arrays.
-  lazyProperty(result, "equity", () => {
-    const curve = new Array<{ time: number; equity: number }>(n);
-    const ts = bars.timestamp;
-    for (let t = 0; t < n; t++) curve[t] = { time: ts[t], equity: equity[t] };
-    return curve;
-  });
-  // The raw curve for the sandbox, which ships it as float64 (not enumerable: JSON unchanged).
-  Object.defineProperty(result, EQUITY_VALUES, { value: equity });
-  Object.defineProperty(result, TRADE_STATS, { get: tradeStats });
-  const orders = p.orders;
-  lazyProperty(result, "orders", () => orders.records());
-  lazyProperty(result, "trades", () => {
-    const trades = book.records();
-    if (open !== null) trades.push(open);
-    return trades;
+  attachRunParts(result, {
+    times: bars.timestamp,
+    equity,
+    orders: p.orders,
+    trades: book,
+    open,
+    tradeStats,
   });
   return result;
 }

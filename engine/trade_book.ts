@@ -47,12 +47,84 @@ function chunk(): TradeColumns {
   };
 }
 
+/**
+ * A whole book as flat columns of `count` values each (see {@linkcode TradeBook.toColumns}):
+ * what the sandbox ships out of its Worker instead of records, since copying typed arrays is
+ * native code, fast even in a fresh isolate.
+ */
+export interface TradeBookColumns extends TradeColumns {
+  count: number;
+  /** The exit reasons `reason` indexes. */
+  reasons: string[];
+}
+
+const TRADE_FIELDS = [
+  "side",
+  "reason",
+  "quantity",
+  "entryTime",
+  "entryPrice",
+  "exitTime",
+  "exitPrice",
+  "pnl",
+  "returnPct",
+  "fees",
+] as const satisfies readonly (keyof TradeColumns)[];
+
 /** Closed trades in the order they closed. */
 export class TradeBook {
   #count = 0;
   #chunks: TradeColumns[] = [];
   /** Distinct exit reasons, by first use (the engine has six; any string is accepted). */
   #reasons: string[] = [];
+  /** Made by {@linkcode TradeBook.fromColumns}: read-only. */
+  #sealed = false;
+
+  /** The book as flat columns of exactly `length` values (copies). */
+  toColumns(): TradeBookColumns {
+    const n = this.#count, chunks = this.#chunks;
+    const flat = {} as TradeColumns;
+    for (const f of TRADE_FIELDS) {
+      const out = f === "side" || f === "reason" ? new Uint8Array(n) : new Float64Array(n);
+      for (let k = 0; k < chunks.length; k++) {
+        const from = k << CHUNK_BITS;
+        const col = chunks[k][f];
+        out.set(from + CHUNK <= n ? col : col.subarray(0, n - from), from);
+      }
+      (flat as unknown as Record<string, Uint8Array | Float64Array>)[f] = out;
+    }
+    return { ...flat, count: n, reasons: [...this.#reasons] };
+  }
+
+  /**
+   * A read-only book over `c` (from {@linkcode TradeBook.toColumns}): its records and stats
+   * are those of the book it was taken from. Throws a TypeError on columns of the wrong size.
+   */
+  static fromColumns(c: TradeBookColumns): TradeBook {
+    const n = c.count;
+    if (!Number.isInteger(n) || n < 0) throw new TypeError(`Invalid trade count ${n}`);
+    for (const f of TRADE_FIELDS) {
+      if (c[f]?.length !== n) throw new TypeError(`Trade column ${f} does not hold ${n} values`);
+    }
+    if (c.reason.some((r) => r >= c.reasons.length)) {
+      throw new TypeError("Trade column reason indexes a missing exit reason");
+    }
+    const book = new TradeBook();
+    for (let from = 0; from < n; from += CHUNK) {
+      const view = {} as TradeColumns;
+      for (const f of TRADE_FIELDS) {
+        (view as unknown as Record<string, Uint8Array | Float64Array>)[f] = c[f].subarray(
+          from,
+          Math.min(n, from + CHUNK),
+        );
+      }
+      book.#chunks.push(view);
+    }
+    book.#count = n;
+    book.#reasons = [...c.reasons];
+    book.#sealed = true;
+    return book;
+  }
 
   /** Number of trades. */
   get length(): number {
@@ -80,6 +152,7 @@ export class TradeBook {
     fees: number,
     exitReason: string,
   ): void {
+    if (this.#sealed) throw new TypeError("TradeBook.add(): this book is read-only");
     const g = this.#count++;
     const k = g >> CHUNK_BITS, i = g & (CHUNK - 1);
     const chunks = this.#chunks;

@@ -68,7 +68,6 @@
  *
  * @module
  */
-import { EQUITY_VALUES } from "../engine/result.ts";
 import type { BacktestConfig, BacktestResult, Bars, TradeRecord } from "../engine/types.ts";
 import { type Diagnostic, transpileStrategy } from "./compile.ts";
 import { decodeResult } from "./sandbox_codec.ts";
@@ -380,7 +379,6 @@ async function runInThisProcess(
       });
     }
     return decodeResult(outcome.meta, outcome.parts, {
-      equityValuesKey: EQUITY_VALUES,
       barTimes: req.bars.timestamp,
     });
   } finally {

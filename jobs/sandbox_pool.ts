@@ -15,7 +15,6 @@
  */
 import type { BacktestResult, Bars, TradeRecord } from "../engine/types.ts";
 import { MALLOC_TUNABLES } from "./malloc_tunables.ts";
-import { EQUITY_VALUES } from "../engine/result.ts";
 import { decodeResult, unpackParts } from "./sandbox_codec.ts";
 import {
   FRAME_HEADER_BYTES,
@@ -188,7 +187,6 @@ function readResultFile(
   }
   // The buffer starts at offset 0, so the parts' 8-aligned offsets stay aligned.
   return decodeResult(bytes.subarray(info.metaOffset), unpackParts(bytes, info.layout), {
-    equityValuesKey: EQUITY_VALUES,
     barTimes,
   });
 }
