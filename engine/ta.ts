@@ -192,12 +192,11 @@ export class Ta implements TechnicalAnalysis {
   constructor(bars: Bars, options: TaOptions = {}) {
     this.#ahead = options.ahead === true;
     this.#n = bars.length;
-    const visible = bars;
-    this.#open = visible.open;
-    this.#high = visible.high;
-    this.#low = visible.low;
-    this.#close = visible.close;
-    this.#volume = visible.volume;
+    this.#open = bars.open;
+    this.#high = bars.high;
+    this.#low = bars.low;
+    this.#close = bars.close;
+    this.#volume = bars.volume;
     this.#reset();
   }
 

@@ -49,7 +49,10 @@ Deno.test("decodeResult(encodeResult()) gives the engine result's JSON, with the
   const enc = encodeResult(result, { time: null, value: raw }, ["init hello ✓"]);
   const got = throughFile(enc, times);
   const expected = JSON.parse(JSON.stringify({ ...result, logs: ["init hello ✓"] }));
-  assert.ok(expected.trades.length > 4096 && expected.orders.length > 4096, "books of several chunks");
+  assert.ok(
+    expected.trades.length > 4096 && expected.orders.length > 4096,
+    "books of several chunks",
+  );
   assert.ok(expected.orders.some((o: { status: string }) => o.status === "rejected"));
   assert.ok(expected.orders.some((o: { type: string }) => o.type === "stop"), "bracket exits");
   assert.equal(expected.trades.at(-1).exitTime, null, "ends with an open position");
