@@ -89,6 +89,42 @@ export class Sma {
     return this.#sum / p;
   }
 
+  /**
+   * `out[off + i] = next(src[from + i])` for `i < len`, bit for bit, with the state held in
+   * locals while the window is warm and the inputs are not NaN (the `ahead` mode of
+   * engine/ta.ts runs whole blocks through here: several times faster than calling `next`).
+   */
+  nextBlock(src: Float64Array, from: number, len: number, out: Float64Array, off: number): void {
+    const p = this.period;
+    const buf = this.#buf;
+    let i = 0;
+    while (i < len) {
+      if (this.#ready) {
+        let pos = this.#pos, sum = this.#sum, until = this.#untilResum;
+        for (; i < len; i++) {
+          const x = src[from + i];
+          if (x !== x) break;
+          const old = buf[pos];
+          buf[pos] = x;
+          pos = pos + 1 === p ? 0 : pos + 1;
+          if (--until === 0) {
+            this.#pos = pos;
+            this.#resum();
+            sum = this.#sum;
+            until = p;
+          } else sum = sum + (x - old);
+          out[off + i] = sum / p;
+        }
+        this.#pos = pos;
+        this.#sum = sum;
+        this.#untilResum = until;
+        if (i === len) return;
+      }
+      out[off + i] = this.next(src[from + i]);
+      i++;
+    }
+  }
+
   /** Warm-up, NaN inputs and the poisoned state. */
   #slowNext(x: number): number {
     if (x !== x) {
@@ -166,6 +202,27 @@ export class Ema {
     return (this.#value = e + this.alpha * (x - e));
   }
 
+  /** `out[off + i] = next(src[from + i])` for `i < len`, bit for bit (see `Sma.nextBlock`). */
+  nextBlock(src: Float64Array, from: number, len: number, out: Float64Array, off: number): void {
+    const a = this.alpha;
+    let i = 0;
+    while (i < len) {
+      if (this.#ready) {
+        let e = this.#value;
+        for (; i < len; i++) {
+          const x = src[from + i];
+          if (x !== x) break;
+          e = e + a * (x - e);
+          out[off + i] = e;
+        }
+        this.#value = e;
+        if (i === len) return;
+      }
+      out[off + i] = this.next(src[from + i]);
+      i++;
+    }
+  }
+
   /** Warm-up, NaN inputs and the poisoned state. */
   #slowNext(x: number): number {
     if (x !== x) {
@@ -232,6 +289,32 @@ export class Rsi {
     const g = (this.#avgGain = (this.#avgGain * (p - 1) + (d > 0 ? d : 0)) / p);
     const l = (this.#avgLoss = (this.#avgLoss * (p - 1) + (d < 0 ? -d : 0)) / p);
     return l === 0 ? (g === 0 ? 50 : 100) : 100 - 100 / (1 + g / l);
+  }
+
+  /** `out[off + i] = next(src[from + i])` for `i < len`, bit for bit (see `Sma.nextBlock`). */
+  nextBlock(src: Float64Array, from: number, len: number, out: Float64Array, off: number): void {
+    const p = this.period, q = p - 1;
+    let i = 0;
+    while (i < len) {
+      if (this.#ready) {
+        let prev = this.#prev, g = this.#avgGain, l = this.#avgLoss;
+        for (; i < len; i++) {
+          const x = src[from + i];
+          if (x !== x) break;
+          const d = x - prev;
+          prev = x;
+          g = (g * q + (d > 0 ? d : 0)) / p;
+          l = (l * q + (d < 0 ? -d : 0)) / p;
+          out[off + i] = l === 0 ? (g === 0 ? 50 : 100) : 100 - 100 / (1 + g / l);
+        }
+        this.#prev = prev;
+        this.#avgGain = g;
+        this.#avgLoss = l;
+        if (i === len) return;
+      }
+      out[off + i] = this.next(src[from + i]);
+      i++;
+    }
   }
 
   /** Warm-up, NaN inputs and the poisoned state. */

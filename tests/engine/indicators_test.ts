@@ -467,6 +467,54 @@ Deno.test("incremental state machines equal the series functions bit for bit on 
   assert.ok(Object.is(series.ema[p - 1], series.sma[p - 1]));
 });
 
+Deno.test("nextBlock equals next bit for bit over random block splits, warm-up, re-sums and NaNs", () => {
+  const r = rng(11);
+  const n = 5_000;
+  // Leading NaNs (skipped), a long clean stretch (with SMA re-sums), then a NaN that poisons.
+  const x = new Float64Array(n);
+  for (let i = 0; i < n; i++) x[i] = i < 7 ? NaN : 100 + Math.sin(i / 9) * 10 + r();
+  const poisoned = Float64Array.from(x);
+  poisoned[3_000] = NaN;
+  const makers: [
+    string,
+    () => {
+      next(x: number): number;
+      nextBlock(s: Float64Array, from: number, len: number, out: Float64Array, off: number): void;
+    },
+  ][] = [
+    ["sma 1", () => new Sma(1)],
+    ["sma 20", () => new Sma(20)],
+    ["ema 1", () => new Ema(1)],
+    ["ema 20", () => new Ema(20)],
+    ["rsi 1", () => new Rsi(1)],
+    ["rsi 14", () => new Rsi(14)],
+  ];
+  for (const src of [x, poisoned]) {
+    for (const [name, make] of makers) {
+      const ref = make();
+      const want = src.map((v) => ref.next(v));
+      for (let trial = 0; trial < 5; trial++) {
+        // Blocks of random length written at an offset, mixed with single next() calls.
+        const s = make();
+        const got = new Float64Array(n + 1).fill(-1);
+        let i = 0;
+        while (i < n) {
+          if (r() < 0.2) {
+            got[i + 1] = s.next(src[i]);
+            i++;
+            continue;
+          }
+          const len = Math.min(n - i, Math.floor(r() * 300));
+          s.nextBlock(src, i, len, got, i + 1);
+          i += len;
+        }
+        assert.equal(got[0], -1, `${name}: wrote before its offset`);
+        assertBitEqual(got.subarray(1), want, `${name} trial ${trial}`);
+      }
+    }
+  }
+});
+
 Deno.test("leading NaNs are skipped and a later NaN poisons the state machine", () => {
   assertClose(sma([N, N, 1, 3, 5], 2), [N, N, N, 2, 4], 0);
   assertClose(highest([N, 2, 1], 2), [N, N, 2], 0);
