@@ -49,22 +49,19 @@
  * `equity` and `orders` are decoded on first read, as the engine builds them lazily.
  *
  * Data path (process mode): the bars go to the subprocess as a file (6 float64 columns) in
- * its private directory, and a successful result comes back as a file there (equity as
- * float64, orders and the rest as JSON; `sandbox_codec.ts`), announced by a nonce-tagged frame
- * on stdout; progress, trades and errors stay small frames on stdout.
+ * its private directory, unless the process kept the same bars (same SHA-256 digest) from its
+ * last job; a successful result comes back as a file there (equity as float64, orders and
+ * trades as the engine's columns; `sandbox_codec.ts`), announced by a nonce-tagged frame on
+ * stdout; progress, trades and errors stay small frames on stdout.
  *
- * Cost (bench/sandbox_bench.ts, 1M-bar SMA cross, 2-core machine shared with other work, so
- * CPU times): start-up of a 10-bar job ~0.07–0.1 s CPU through the warm pool (to first
- * progress ~60 ms wall), ~0.35 s for a cold process, ~0.12–0.14 s in worker mode. The per-bar
- * overhead is still above the 10 % target and is no longer in the loop (the loop's per-call
- * bookkeeping is a few plain stores). Per 1M bars, thread CPU in a fresh Worker (a warm
- * in-process run in brackets): the engine's first run in a fresh isolate 0.6–0.8 s (0.37 s:
- * V8 tiers the engine up again in every new isolate; no V8 flag tried, and no warm-up run in
- * the spare Worker, shortened it measurably); building the ~40k order records the engine
- * keeps packed 0.1 s (never paid in-process unless `orders` is read); JSON of trades and
- * orders 0.2–0.35 s. Process mode adds ~1 s of CPU for moving ~75 MB through files (bars in,
- * result out) on this VM; worker mode has no such copy. Shipping the engine's packed order
- * columns instead of records (an engine export) would remove most of the order cost.
+ * Cost (`deno task bench sandbox`: 1M-bar SMA cross, 2-core VM shared with other work, so
+ * the numbers move by ±30 %): a 10-bar job takes ~15 ms to its result through the warm pool,
+ * ~30 ms in worker mode, ~150 ms through a fresh process. Per bar, worker mode is within 5 %
+ * of in-process by the straight-line fit (its extra ~100 ms is fixed: the fresh isolate's
+ * first run); the warm pool adds ~50 % per bar: the bars' digest (~27 ms) or file (20–200
+ * ms), the result file (~30 ms), and the Worker's run competing with two processes for two
+ * cores. A spare Worker warms the engine up while it waits (`WARM_UP`), which took a fresh
+ * isolate's first 1M-bar run from ~320 ms to ~170 ms (a warm repeat: ~150 ms).
  *
  * @module
  */
@@ -214,9 +211,9 @@ export async function closeSandboxPool(): Promise<void> {
   await p?.close();
 }
 
-/** Pool counters: processes started so far, idle and alive now (tests, server stats). */
+/** Pool counters: processes started so far, idle and alive now, bars sent or reused. */
 export function sandboxPoolStats(): SandboxPoolStats {
-  return pool?.stats ?? { spawned: 0, idle: 0, alive: 0, pids: [] };
+  return pool?.stats ?? { spawned: 0, idle: 0, alive: 0, pids: [], barsSent: 0, barsReused: 0 };
 }
 
 /** Extra time a worker-mode job's Worker may take to start before its own limit begins. */

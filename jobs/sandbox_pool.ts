@@ -8,12 +8,19 @@
  * is retired when it dies or is killed (memory breach, job time limit, cancellation), after
  * `maxJobs` jobs, when its resident memory stays high after a job, or after `idleMs` idle.
  *
+ * Bars travel as a file in the process' private directory, except when the process kept the
+ * same bars from its last job: every job's bars get a SHA-256 digest (`bars_digest.ts`), a
+ * process reports whether it kept its job's bars (handed back untouched by the Worker, checked
+ * against the digest), and a job goes to an idle process holding its digest first. A 1M-bar
+ * file cost 20–200 ms to write, read and fault in on the 2-core VM; the digest costs ~27 ms.
+ *
  * Idle processes hold no reference on the event loop (`unref`), so a program, or a `deno test`
  * file, ends normally while some are warm; their stdin then closes and they exit.
  *
  * @module
  */
 import type { BacktestResult, Bars, TradeRecord } from "../engine/types.ts";
+import { barsDigest } from "./bars_digest.ts";
 import { MALLOC_TUNABLES } from "./malloc_tunables.ts";
 import { decodeResult, unpackParts } from "./sandbox_codec.ts";
 import {
@@ -46,6 +53,10 @@ export interface SandboxPoolStats {
   alive: number;
   /** Their process ids. */
   pids: number[];
+  /** Jobs whose bars went to their process as a file. */
+  barsSent: number;
+  /** Jobs that ran on the bars their process kept from its last job (no file). */
+  barsReused: number;
 }
 
 /** How a pooled job ended. */
@@ -76,6 +87,7 @@ const READABLE = [
     "sandbox_protocol.ts",
     "sandbox_runner.ts",
     "sandbox_codec.ts",
+    "bars_digest.ts",
   ].map((f) => new URL(`./${f}`, import.meta.url)),
   new URL("../engine/", import.meta.url),
 ].map((u) => decodeURIComponent(u.pathname));
@@ -212,6 +224,8 @@ class SandboxProcess {
   readonly dir: string;
   jobs = 0;
   dead = false;
+  /** Digest of the bars the host kept from its last job (null: none). */
+  keptDigest: string | null = null;
   idleTimer: ReturnType<typeof setTimeout> | undefined;
   readonly exited: Promise<void>;
   #stderr = "";
@@ -302,19 +316,24 @@ class SandboxProcess {
     return this.dead ? null : readRssBytes(this.child.pid);
   }
 
-  /** Runs one job; the process must be idle. */
-  async run(job: PoolJob): Promise<PoolOutcome> {
+  /** Runs one job (`digest`: its bars' `barsDigest`); the process must be idle. */
+  async run(job: PoolJob, digest: string, stats: BarsCounters): Promise<PoolOutcome> {
     this.jobs++;
     this.child.ref();
     try {
-      return await this.#run(job, this.jobs);
+      return await this.#run(job, this.jobs, digest, stats);
     } finally {
       this.#job = null;
       if (!this.dead) this.child.unref();
     }
   }
 
-  async #run(job: PoolJob, id: number): Promise<PoolOutcome> {
+  async #run(
+    job: PoolJob,
+    id: number,
+    digest: string,
+    stats: BarsCounters,
+  ): Promise<PoolOutcome> {
     const barsPath = `${this.dir}/job${id}.bars`;
     const resultPath = `${this.dir}/job${id}.result`;
     const nonceBytes = crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
@@ -339,12 +358,15 @@ class SandboxProcess {
             case FrameType.Trades:
               for (const t of f.json as TradeRecord[]) job.onTrade?.(t);
               break;
-            case FrameType.ResultFile:
+            case FrameType.ResultFile: {
+              const info = f.json as ResultFileInfo;
+              this.keptDigest = info.barsKept === true ? digest : null;
               settle({
                 type: "result",
-                result: readResultFile(resultPath, f.json as ResultFileInfo, job.bars.timestamp),
+                result: readResultFile(resultPath, info, job.bars.timestamp),
               });
               break;
+            }
             case FrameType.Error: {
               const e = f.json as Extract<PoolOutcome, { type: "error" }>;
               settle({ type: "error", kind: e.kind, message: e.message, bar: e.bar, logs: e.logs });
@@ -403,15 +425,24 @@ class SandboxProcess {
     }, RSS_POLL_MS);
     const onAbort = () => kill("cancelled", "Backtest cancelled");
     job.signal?.addEventListener("abort", onAbort);
+    // The host hands its kept bars to this job's Worker whatever the outcome: they are gone
+    // unless its result frame says it kept them again.
+    const reuse = this.keptDigest === digest;
+    this.keptDigest = null;
     try {
-      await writeBarsFile(barsPath, job.bars);
+      if (reuse) stats.barsReused++;
+      else {
+        await writeBarsFile(barsPath, job.bars);
+        stats.barsSent++;
+      }
       const req: HostRequest = {
         nonce,
         js: job.js,
         params: job.params,
         config: job.config,
         length: job.bars.length,
-        barsPath,
+        barsPath: reuse ? null : barsPath,
+        barsDigest: digest,
         resultPath,
         onDataTimeoutMs: job.onDataTimeoutMs,
         timeoutMs: job.timeoutMs,
@@ -441,6 +472,12 @@ class SandboxProcess {
   }
 }
 
+/** How the pool's jobs got their bars (see {@linkcode SandboxPoolStats}). */
+interface BarsCounters {
+  barsSent: number;
+  barsReused: number;
+}
+
 /** Warm sandbox subprocesses, each running one job at a time. */
 export class SandboxPool {
   readonly options: SandboxPoolOptions;
@@ -448,6 +485,7 @@ export class SandboxPool {
   #all = new Set<SandboxProcess>();
   #spawned = 0;
   #closed = false;
+  #bars: BarsCounters = { barsSent: 0, barsReused: 0 };
 
   constructor(options: Partial<SandboxPoolOptions> = {}) {
     this.options = {
@@ -462,7 +500,13 @@ export class SandboxPool {
   get stats(): SandboxPoolStats {
     const pids: number[] = [];
     for (const p of this.#all) if (!p.dead) pids.push(p.child.pid);
-    return { spawned: this.#spawned, idle: this.#idle.length, alive: pids.length, pids };
+    return {
+      spawned: this.#spawned,
+      idle: this.#idle.length,
+      alive: pids.length,
+      pids,
+      ...this.#bars,
+    };
   }
 
   #spawn(memoryMb: number): SandboxProcess {
@@ -507,14 +551,20 @@ export class SandboxPool {
     while (!this.#closed && have++ < want) this.#park(this.#spawn(memoryMb));
   }
 
-  /** Runs `job` in an idle process with its heap cap, or a new one. */
+  /**
+   * Runs `job` in an idle process with its heap cap (one that kept these very bars first), or
+   * a new one.
+   */
   async run(job: PoolJob): Promise<PoolOutcome> {
     if (this.#closed) this.#closed = false;
-    const i = this.#idle.findIndex((p) => p.memoryMb === job.memoryMb && !p.dead);
+    const digest = barsDigest(job.bars);
+    const fits = (p: SandboxProcess) => p.memoryMb === job.memoryMb && !p.dead;
+    let i = this.#idle.findIndex((p) => fits(p) && p.keptDigest === digest);
+    if (i < 0) i = this.#idle.findIndex(fits);
     const p = i >= 0 ? this.#idle.splice(i, 1)[0] : this.#spawn(job.memoryMb);
     clearTimeout(p.idleTimer);
     try {
-      return await p.run(job);
+      return await p.run(job, digest, this.#bars);
     } finally {
       const rss = p.rssBytes();
       // Memory the last job left behind (fragmentation, a big result) is not given back to

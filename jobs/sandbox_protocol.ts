@@ -46,8 +46,14 @@ export interface HostRequest {
    * column (a file, not stdin: a pipe moves the 48 MB of a million bars in 64 KB steps, each a
    * context switch; that took ~0.4 s of a 1M-bar job on the 2-core machine). */
   length: number;
-  /** The bar columns, in the process' private directory (the caller deletes it). */
-  barsPath: string;
+  /**
+   * The bar columns, in the process' private directory (the caller deletes it); null when the
+   * host said it kept the bars of its last job and their digest is `barsDigest` (the caller
+   * then writes no file, and the host reads none).
+   */
+  barsPath: string | null;
+  /** `barsDigest` (bars_digest.ts) of this job's bars: what the host keeps them under. */
+  barsDigest: string;
   /** Where the host writes a successful result (in the same directory); see
    * `FrameType.ResultFile`. */
   resultPath: string;
@@ -88,6 +94,15 @@ export const Phase = Object.freeze(
   } as const,
 );
 
+/**
+ * The spare Worker's warm-up (sandbox_worker.ts): up to `runs` backtests of built-in strategies
+ * over `bars` synthetic bars, one per macrotask, before its job arrives. 10 × 10k measured
+ * best among 40 × 2k, 10 × 10k and 5 × 20k (first 1M-bar run in a fresh isolate: median 324
+ * ms without, 172 ms with, 5 fresh Workers each, 2-core VM); a slice takes ~10–40 ms, the
+ * most a job that arrives meanwhile waits.
+ */
+export const WARM_UP = Object.freeze({ bars: 10_000, runs: 10 });
+
 /** Messages the Worker posts to the thread that started it. */
 export type WorkerMessage =
   /** Prepared (engine loaded, built-ins frozen): the job's own time starts now. */
@@ -95,8 +110,17 @@ export type WorkerMessage =
   | { type: "progress"; progress: SandboxProgress }
   /** Closed trades since the last message, batched with progress so the loop stays fast. */
   | { type: "trades"; trades: TradeRecord[] }
-  /** The result, encoded by `encodeResult` (sandbox_codec.ts); the parts are transferred. */
-  | { type: "result"; meta: Uint8Array; parts: (Float64Array | Uint8Array)[] }
+  /**
+   * The result, encoded by `encodeResult` (sandbox_codec.ts); the parts are transferred, and
+   * so are the job's bar columns, handed back untouched for the host to keep for a next job
+   * on the same bars (user code never holds them: the engine keeps them private).
+   */
+  | {
+    type: "result";
+    meta: Uint8Array;
+    parts: (Float64Array | Uint8Array)[];
+    bars: Float64Array[];
+  }
   | { type: "error"; kind: SandboxErrorKind; message: string; bar: number | null; logs: string[] };
 
 /** Frame types on the host's stdout. */
@@ -126,6 +150,8 @@ export interface ResultFileInfo {
   layout: PartLayout;
   metaOffset: number;
   metaBytes: number;
+  /** The host kept this job's bars (checked against their digest) for the next job. */
+  barsKept: boolean;
 }
 
 /**

@@ -39,7 +39,8 @@ export interface RunnerJob {
 
 /** How a job ended. */
 export type RunnerOutcome =
-  | ({ type: "result" } & EncodedResult)
+  /** `bars`: the job's columns, handed back by the Worker (see `WorkerMessage`). */
+  | ({ type: "result"; bars: Float64Array[] } & EncodedResult)
   | { type: "error"; kind: SandboxErrorKind; message: string; bar: number | null; logs: string[] };
 
 /** Callbacks of {@linkcode runInWorker}. */
@@ -131,7 +132,7 @@ export function runInWorker(worker: Worker, job: RunnerJob, hooks: RunnerHooks =
         hooks.onTrades?.(m.trades);
         break;
       case "result":
-        finish({ type: "result", meta: m.meta, parts: m.parts });
+        finish({ type: "result", meta: m.meta, parts: m.parts, bars: m.bars });
         break;
       case "error":
         finish({ type: "error", kind: m.kind, message: m.message, bar: m.bar, logs: m.logs });

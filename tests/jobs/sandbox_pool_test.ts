@@ -100,8 +100,82 @@ Deno.test("runInSandbox() replaces a pooled process killed by a job, and closeSa
     await closeSandboxPool();
     configureSandboxPool({ size: 2 });
   }
-  assert.deepEqual(sandboxPoolStats(), { spawned: 0, idle: 0, alive: 0, pids: [] });
+  assert.deepEqual(sandboxPoolStats(), {
+    spawned: 0,
+    idle: 0,
+    alive: 0,
+    pids: [],
+    barsSent: 0,
+    barsReused: 0,
+  });
 });
+
+Deno.test("a pooled process keeps its last job's bars for the next job on the same bars, and only those", async () => {
+  await closeSandboxPool();
+  configureSandboxPool({ size: 1 });
+  const run = (code: string, b: Bars) => runInSandbox({ code, bars: b });
+  const copy = (b: Bars): Bars => ({
+    length: b.length,
+    timestamp: b.timestamp.slice(),
+    open: b.open.slice(),
+    high: b.high.slice(),
+    low: b.low.slice(),
+    close: b.close.slice(),
+    volume: b.volume.slice(),
+  });
+  // Same length, one close moved (still inside its bar's range): a different series.
+  const other = copy(bars);
+  other.close[40] = (other.high[40] + other.low[40]) / 2 + 0.25;
+  const engine = (b: Bars) =>
+    JSON.stringify(
+      runBacktest(b, { OnData: (d: { length: number }) => (d.length % 3 === 0 ? 1 : -1) }),
+    );
+  const expectedOther = engine(other);
+  assert.notEqual(expectedOther, expected, "the changed bar changes the answer");
+  // A strategy that writes into every column it can see: its own copies, never the job's bars.
+  const scribbler = `export default class S {
+    OnData(d) {
+      for (const k of ["timestamp", "open", "high", "low", "close", "volume"]) {
+        const a = d[k];
+        try { a.fill(1e9); } catch {}
+        try { a.buffer && new Float64Array(a.buffer).fill(-1); } catch {}
+      }
+      return 0;
+    }
+  }`;
+  try {
+    assert.equal(JSON.stringify(await run(ALTERNATE, bars)), expected);
+    assert.deepEqual(pick(sandboxPoolStats()), { barsSent: 1, barsReused: 0 });
+    // Equal content, another object: reused.
+    assert.equal(JSON.stringify(await run(ALTERNATE, copy(bars))), expected);
+    assert.deepEqual(pick(sandboxPoolStats()), { barsSent: 1, barsReused: 1 });
+    await run(scribbler, bars);
+    assert.deepEqual(pick(sandboxPoolStats()), { barsSent: 1, barsReused: 2 });
+    assert.equal(JSON.stringify(await run(ALTERNATE, bars)), expected, "bars unchanged");
+    assert.deepEqual(pick(sandboxPoolStats()), { barsSent: 1, barsReused: 3 });
+    // Other bars of the same length go as a file and give their own answer.
+    assert.equal(JSON.stringify(await run(ALTERNATE, other)), expectedOther);
+    assert.deepEqual(pick(sandboxPoolStats()), { barsSent: 2, barsReused: 3 });
+    // A failed job hands nothing back: the next one sends its bars again.
+    const err = await run(
+      `export default class S { OnData(d) { if (d.length > 5) throw new Error("x"); return 0; } }`,
+      other,
+    )
+      .catch((e) => e);
+    assert.ok(err instanceof SandboxError);
+    assert.deepEqual(pick(sandboxPoolStats()), { barsSent: 2, barsReused: 4 });
+    assert.equal(JSON.stringify(await run(ALTERNATE, other)), expectedOther);
+    assert.deepEqual(pick(sandboxPoolStats()), { barsSent: 3, barsReused: 4 });
+    assert.equal(sandboxPoolStats().spawned, 1, "all in one process");
+  } finally {
+    await closeSandboxPool();
+    configureSandboxPool({ size: 2 });
+  }
+});
+
+function pick(s: { barsSent: number; barsReused: number }) {
+  return { barsSent: s.barsSent, barsReused: s.barsReused };
+}
 
 Deno.test("closeSandboxPool() leaves no sandbox process running", async () => {
   await closeSandboxPool();

@@ -3,6 +3,7 @@ import { allocateBars, barsFromRows } from "../../engine/bars.ts";
 import { runBacktest } from "../../engine/backtest.ts";
 import type { Bars, TradeRecord } from "../../engine/types.ts";
 import { runInSandbox, SandboxError } from "../../jobs/sandbox.ts";
+import { WARM_UP } from "../../jobs/sandbox_protocol.ts";
 import { GOOG_URL as GOOG, loadGoog } from "../_fixtures/goog.ts";
 
 const SMA_CROSS = new URL("../../examples/sma_cross.ts", import.meta.url);
@@ -176,6 +177,37 @@ Deno.test("runInSandbox() never shows a strategy a later bar, in its arrays or t
     bars,
   });
   assert.deepEqual(r.logs, []);
+});
+
+Deno.test("the spare Worker's warm-up leaves nothing a job can see, and changes no result", async () => {
+  // Bars of the warm-up's length: the engine's pooled columns of that length get reused.
+  const bars = zigzag(WARM_UP.bars);
+  const code = `export default class S {
+    OnData(data) {
+      const t = data.length - 1;
+      if (t % 997 === 0) {
+        for (const k of ["timestamp", "open", "high", "low", "close", "volume"]) {
+          const all = new Float64Array(data[k].buffer);
+          for (let i = t + 1; i < all.length; i++) {
+            if (all[i] !== 0) { console.log("bar", t, k, "holds", all[i], "at", i); break; }
+          }
+        }
+      }
+      return ctx_signal(data);
+    }
+  }
+  function ctx_signal(d) { return d.length % 5 === 0 ? 1 : d.length % 7 === 0 ? -1 : 0; }`;
+  const expected = runBacktest(bars, {
+    OnData: (d: { length: number }) => (d.length % 5 === 0 ? 1 : d.length % 7 === 0 ? -1 : 0),
+  });
+  for (let i = 0; i < 2; i++) {
+    // The last job left a spare Worker behind: let it warm up (~0.2–0.4 s), but not so long
+    // that the garbage collector empties the engine's pool of columns it used.
+    await new Promise((r) => setTimeout(r, 600));
+    const r = await runInSandbox({ code, bars });
+    assert.deepEqual(r.logs, []);
+    assert.equal(JSON.stringify({ ...r, logs: [] }), JSON.stringify({ ...expected, logs: [] }));
+  }
 });
 
 Deno.test("runInSandbox() runs jobs concurrently without mixing their results", async () => {
