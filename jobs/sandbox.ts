@@ -55,13 +55,16 @@
  * stdout; progress, trades and errors stay small frames on stdout.
  *
  * Cost (`deno task bench sandbox`: 1M-bar SMA cross, 2-core VM shared with other work, so
- * the numbers move by ±30 %): a 10-bar job takes ~15 ms to its result through the warm pool,
- * ~30 ms in worker mode, ~150 ms through a fresh process. Per bar, worker mode is within 5 %
- * of in-process by the straight-line fit (its extra ~100 ms is fixed: the fresh isolate's
- * first run); the warm pool adds ~50 % per bar: the bars' digest (~27 ms) or file (20–200
- * ms), the result file (~30 ms), and the Worker's run competing with two processes for two
- * cores. A spare Worker warms the engine up while it waits (`WARM_UP`), which took a fresh
- * isolate's first 1M-bar run from ~320 ms to ~170 ms (a warm repeat: ~150 ms).
+ * the numbers move by ±30 %): a 10-bar job takes ~8 ms to its result through the warm pool,
+ * ~5 ms in worker mode, ~150 ms through a fresh process. By the straight-line fit over 125k
+ * to 1M bars, worker mode costs the same per bar as in-process (its extra ~85 ms is fixed:
+ * the fresh isolate's first big run, JIT included), after two fixes measured there: the next
+ * job's columns are copied into the last job's pages (`keptColumns`) and the next spare
+ * Worker starts after the result is handed over (`keepSpareWorkerSoon`). The warm pool adds
+ * ~40 % per bar: the bars' digest (~27 ms per 1M bars) or file (20–200 ms), the result file
+ * (~30 ms), and the Worker's run competing with two processes for two cores. A spare Worker
+ * warms the engine up while it waits (`WARM_UP`), which took a fresh isolate's first 1M-bar
+ * run from ~320 ms to ~170 ms (a warm repeat: ~150 ms).
  *
  * @module
  */
@@ -201,11 +204,14 @@ export function warmSandboxPool(
  * mode's spare Worker. Call it when a server stops.
  */
 export async function closeSandboxPool(): Promise<void> {
+  clearTimeout(spareSoon);
+  spareSoon = undefined;
   if (spareWorker !== null) {
     clearTimeout(spareWorker.timer);
     spareWorker.worker.terminate();
     spareWorker = null;
   }
+  keptColumns = null;
   const p = pool;
   pool = null;
   await p?.close();
@@ -242,9 +248,49 @@ function keepSpareWorker(): void {
     if (spareWorker?.worker !== worker) return;
     spareWorker = null;
     worker.terminate();
+    keptColumns = null;
   }, SPARE_WORKER_IDLE_MS);
   Deno.unrefTimer(timer);
   spareWorker = { worker, timer };
+}
+
+/** A pending `keepSpareWorker` (see `keepSpareWorkerSoon`). */
+let spareSoon: ReturnType<typeof setTimeout> | undefined;
+
+/**
+ * Starts the next spare after the job's caller has its result: `new Worker` blocks this
+ * thread for 15–30 ms (measured), which is no part of the job that just ended.
+ */
+function keepSpareWorkerSoon(): void {
+  if (spareSoon !== undefined) return;
+  const timer = setTimeout(() => {
+    spareSoon = undefined;
+    keepSpareWorker();
+  }, 0);
+  Deno.unrefTimer(timer);
+  spareSoon = timer;
+}
+
+/**
+ * The last worker-mode job's column copies, handed back by its Worker (its views of them are
+ * detached by the transfer): the next job of the same length copies its bars into them, whose
+ * pages are already faulted in, instead of into fresh memory (a fresh 48 MB copy of 1M bars
+ * took 15–85 ms here, against a few ms for a copy into warm pages). Dropped with the spare.
+ */
+let keptColumns: Float64Array[] | null = null;
+
+/** Copies of the six columns for a Worker to own: `keptColumns` when they fit. */
+function columnCopies(b: Bars): Float64Array[] {
+  const cols = [b.timestamp, b.open, b.high, b.low, b.close, b.volume];
+  const kept = keptColumns;
+  keptColumns = null;
+  const fits = (k: unknown) =>
+    k instanceof Float64Array && k.buffer instanceof ArrayBuffer && k.length === b.length;
+  if (kept === null || kept.length !== cols.length || !kept.every(fits)) {
+    return cols.map((c) => c.slice());
+  }
+  for (let i = 0; i < cols.length; i++) kept[i].set(cols[i]);
+  return kept;
 }
 
 function resolveLimits(partial: Partial<SandboxLimits> = {}): SandboxLimits {
@@ -328,7 +374,7 @@ async function runInThisProcess(
   opts: SandboxOptions,
 ): Promise<BacktestResult> {
   const b = req.bars;
-  const columns = [b.timestamp, b.open, b.high, b.low, b.close, b.volume].map((c) => c.slice());
+  const columns = columnCopies(b);
   let callbackError: unknown = null;
   const guard = <T>(f: ((x: T) => void) | undefined) =>
     f === undefined ? undefined : (x: T) => {
@@ -375,12 +421,13 @@ async function runInThisProcess(
         logs: outcome.logs,
       });
     }
+    keptColumns = outcome.bars;
     return decodeResult(outcome.meta, outcome.parts, {
       barTimes: req.bars.timestamp,
     });
   } finally {
     clearTimeout(wall);
     opts.signal?.removeEventListener("abort", onAbort);
-    keepSpareWorker();
+    keepSpareWorkerSoon();
   }
 }

@@ -5,6 +5,7 @@ import type { Bars, TradeRecord } from "../../engine/types.ts";
 import { runInSandbox, SandboxError } from "../../jobs/sandbox.ts";
 import { WARM_UP } from "../../jobs/sandbox_protocol.ts";
 import { GOOG_URL as GOOG, loadGoog } from "../_fixtures/goog.ts";
+import { generateBars } from "../../market/sample_data.ts";
 
 const SMA_CROSS = new URL("../../examples/sma_cross.ts", import.meta.url);
 
@@ -295,4 +296,26 @@ Deno.test("runInSandbox() in worker mode gives the in-process engine's result, p
   );
   // The caller's bars are untouched (worker mode transfers copies).
   assert.equal(bars.close.length, bars.length);
+});
+
+Deno.test("worker mode: back-to-back jobs on different bars of one length get their own bars", async () => {
+  // The second job's bar copies go into the buffers the first job's Worker handed back; each
+  // result must still be the in-process engine's on that job's bars, and the callers' bars
+  // must stay whole (neither aliased nor detached by a transfer).
+  const code = await Deno.readTextFile(SMA_CROSS);
+  const { default: SmaCross } = await import(SMA_CROSS.href);
+  const params = { fast: 5, slow: 20 };
+  const a = generateBars(3000, { seed: 11, intervalMs: 3_600_000 });
+  const b = generateBars(3000, { seed: 12, intervalMs: 3_600_000 });
+  const aClose = a.close.slice(), bClose = b.close.slice();
+  for (const bars of [a, b, a, b]) {
+    const got = await runInSandbox({ code, bars, params }, { mode: "worker" });
+    assert.equal(
+      JSON.stringify(got),
+      JSON.stringify(runBacktest(bars, SmaCross, { params })),
+      bars === a ? "job on a" : "job on b",
+    );
+  }
+  assert.deepEqual(a.close, aClose);
+  assert.deepEqual(b.close, bClose);
 });
