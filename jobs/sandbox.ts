@@ -49,8 +49,11 @@
  * `equity` and `orders` are decoded on first read, as the engine builds them lazily.
  *
  * Data path (process mode): the bars go to the subprocess as a file (6 float64 columns) in
- * its private directory, unless the process kept the same bars (same SHA-256 digest) from its
- * last job; a successful result comes back as a file there (equity as float64, orders and
+ * its private directory (`bars_file.ts`). The file stays there between jobs: when the next job
+ * brings bars of the same size, the pool compares them byte for byte with the file (~5 ms per
+ * 1M bars from the page cache, where a SHA-256 digest on both sides cost ~30 ms each) and sends
+ * nothing when they match; the process reads the file into the columns its last job handed
+ * back (~4 ms, where fresh pages cost ~150 ms). A successful result comes back as a file there (equity as float64, orders and
  * trades as the engine's columns; `sandbox_codec.ts`), announced by a nonce-tagged frame on
  * stdout; progress, trades and errors stay small frames on stdout.
  *
@@ -61,7 +64,7 @@
  * the fresh isolate's first big run, JIT included), after two fixes measured there: the next
  * job's columns are copied into the last job's pages (`keptColumns`) and the next spare
  * Worker starts after the result is handed over (`keepSpareWorkerSoon`). The warm pool adds
- * ~40 % per bar: the bars' digest (~27 ms per 1M bars) or file (20–200 ms), the result file
+ * ~40 % per bar: the bars' compare (~5 ms per 1M bars) or file (20–200 ms), the result file
  * (~30 ms), and the Worker's run competing with two processes for two cores. A spare Worker
  * warms the engine up while it waits (`WARM_UP`), which took a fresh isolate's first 1M-bar
  * run from ~320 ms to ~170 ms (a warm repeat: ~150 ms).

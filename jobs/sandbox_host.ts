@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { columnsDigest } from "./bars_digest.ts";
+import { readBarsFile } from "./bars_file.ts";
 import { packParts } from "./sandbox_codec.ts";
 import {
   FRAME_HEADER_BYTES,
@@ -48,47 +48,11 @@ async function readRequest(): Promise<HostRequest | null> {
 }
 
 /**
- * The bars of the last job, handed back by its Worker and checked against their digest: a
- * next job on the same bars (the caller knows from `ResultFileInfo.barsKept`) gets them
- * without a file. A million bars are 48 MB, which took 20–200 ms to write, read and fault in
- * on the 2-core VM; keeping them costs one digest here (~27 ms), after the result is out.
+ * The bar columns the last successful job's Worker handed back: the next job of the same
+ * length reads its bars file into them, whose pages are already faulted in (~4 ms for a
+ * million bars here, against ~150 ms into fresh memory). What they held is overwritten.
  */
-let kept: { digest: string; columns: Float64Array[] } | null = null;
-
-/** This job's bar columns: from its file, or the kept ones when the request says so. */
-function jobBars(req: HostRequest): Float64Array[] {
-  const k = kept;
-  kept = null; // whatever happens, they go to this job's Worker (transferred) or nowhere
-  if (req.barsPath === null) {
-    if (k === null || k.digest !== req.barsDigest) {
-      throw new Error("the bars of the last job were not kept (the caller's bookkeeping is off)");
-    }
-    return k.columns;
-  }
-  return readBars(req.barsPath, req.length);
-}
-
-/** Reads the bar columns, one buffer each (each is transferred to the Worker on its own). */
-function readBars(path: string, length: number): Float64Array[] {
-  const columns: Float64Array[] = [];
-  const file = Deno.openSync(path, { read: true });
-  try {
-    for (let c = 0; c < 6; c++) {
-      const col = new Float64Array(length);
-      const bytes = new Uint8Array(col.buffer);
-      let off = 0;
-      while (off < bytes.length) {
-        const n = file.readSync(bytes.subarray(off));
-        if (n === null) throw new Error(`Bars file ended in column ${c}, at byte ${off}`);
-        off += n;
-      }
-      columns.push(col);
-    }
-  } finally {
-    file.close();
-  }
-  return columns;
-}
+let recycled: Float64Array[] | null = null;
 
 /** Writes `parts` to `path` (a file write is one copy; a pipe would be hundreds). */
 function writeFile(path: string, parts: Uint8Array[]): void {
@@ -126,16 +90,15 @@ function writeFrame(nonce: Uint8Array, type: number, json: unknown): void {
   writeAll(body);
 }
 
-/** Runs one job; returns the bars its Worker handed back (to check, then keep), if any. */
-async function runJob(
-  req: HostRequest,
-  worker: Worker,
-): Promise<{ digest: string; columns: Float64Array[] } | null> {
+/** Runs one job; returns the bar columns its Worker handed back, if any. */
+async function runJob(req: HostRequest, worker: Worker): Promise<Float64Array[] | null> {
   const nonce = hexToBytes(req.nonce);
   if (nonce.length !== NONCE_BYTES) throw new Error("Bad nonce");
   let columns: Float64Array[];
   try {
-    columns = jobBars(req);
+    const reuse = recycled;
+    recycled = null; // they go to this job's Worker (transferred) or nowhere
+    columns = readBarsFile(req.barsPath, req.length, reuse);
   } catch (e) {
     worker.terminate();
     writeFrame(nonce, FrameType.Error, {
@@ -174,28 +137,9 @@ async function runJob(
   let metaOffset = 0;
   for (const c of chunks) metaOffset += c.length;
   writeFile(req.resultPath, [...chunks, outcome.meta]);
-  const back = outcome.bars;
-  const barsKept = Array.isArray(back) && back.length === 6 &&
-    back.every((c) => c instanceof Float64Array && c.length === req.length);
-  const info: ResultFileInfo = { layout, metaOffset, metaBytes: outcome.meta.length, barsKept };
+  const info: ResultFileInfo = { layout, metaOffset, metaBytes: outcome.meta.length };
   writeFrame(nonce, FrameType.ResultFile, info);
-  return barsKept ? { digest: req.barsDigest, columns: back } : null;
-}
-
-/**
- * Keeps the bars a job's Worker handed back, once they match their digest. Checked after the
- * result is out (while the caller reads it) and before the next request is read: user code
- * never holds these arrays (the engine keeps them private, which is also what keeps later
- * bars from it), so a mismatch means that broke. Then this process ends rather than hand
- * changed bars to another job: the caller's next job on it fails with this line, and a fresh
- * process takes over.
- */
-function keep(bars: { digest: string; columns: Float64Array[] }): void {
-  if (columnsDigest(bars.columns) !== bars.digest) {
-    console.error("sandbox: the bars handed back by the last job do not match their digest");
-    Deno.exit(70);
-  }
-  kept = bars;
+  return Array.isArray(outcome.bars) ? outcome.bars : null;
 }
 
 /** This process' private job directory (the only one it may write); removed on exit. */
@@ -203,10 +147,9 @@ const jobDir = Deno.args[0] ?? "";
 let spare = startStrategyWorker();
 for (let req = await readRequest(); req !== null; req = await readRequest()) {
   const worker = spare;
-  const back = await runJob(req, worker);
+  recycled = await runJob(req, worker);
   // The next job's Worker: prepared while this process waits for it.
   spare = startStrategyWorker();
-  if (back !== null) keep(back);
 }
 spare.terminate();
 // stdin closed: the caller shut the pool down or went away (then it cannot clean up after us).

@@ -8,11 +8,10 @@
  * is retired when it dies or is killed (memory breach, job time limit, cancellation), after
  * `maxJobs` jobs, when its resident memory stays high after a job, or after `idleMs` idle.
  *
- * Bars travel as a file in the process' private directory, except when the process kept the
- * same bars from its last job: every job's bars get a SHA-256 digest (`bars_digest.ts`), a
- * process reports whether it kept its job's bars (handed back untouched by the Worker, checked
- * against the digest), and a job goes to an idle process holding its digest first. A 1M-bar
- * file cost 20–200 ms to write, read and fault in on the 2-core VM; the digest costs ~27 ms.
+ * Bars travel as a file in the process' private directory (`bars_file.ts`) that stays there
+ * between jobs: a job whose bars equal the file's byte for byte (checked, ~5 ms per million
+ * bars) writes nothing, and a job goes to an idle process whose file holds its bars first. A
+ * 1M-bar file cost 20–200 ms to write, read and fault in on the 2-core VM.
  *
  * Idle processes hold no reference on the event loop (`unref`), so a program, or a `deno test`
  * file, ends normally while some are warm; their stdin then closes and they exit.
@@ -20,7 +19,7 @@
  * @module
  */
 import type { BacktestResult, Bars, TradeRecord } from "../engine/types.ts";
-import { barsDigest } from "./bars_digest.ts";
+import { barsFileHolds, writeBarsFile } from "./bars_file.ts";
 import { MALLOC_TUNABLES } from "./malloc_tunables.ts";
 import { decodeResult, unpackParts } from "./sandbox_codec.ts";
 import {
@@ -87,7 +86,7 @@ const READABLE = [
     "sandbox_protocol.ts",
     "sandbox_runner.ts",
     "sandbox_codec.ts",
-    "bars_digest.ts",
+    "bars_file.ts",
   ].map((f) => new URL(`./${f}`, import.meta.url)),
   new URL("../engine/", import.meta.url),
 ].map((u) => decodeURIComponent(u.pathname));
@@ -163,20 +162,6 @@ function readRssBytes(pid: number): number | null {
   }
 }
 
-/** Writes the bar columns, one after another, to `path` (read by the host). */
-async function writeBarsFile(path: string, b: Bars): Promise<void> {
-  const file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
-  try {
-    for (const c of [b.timestamp, b.open, b.high, b.low, b.close, b.volume]) {
-      const bytes = new Uint8Array(c.buffer, c.byteOffset, c.byteLength);
-      let off = 0;
-      while (off < bytes.length) off += await file.write(bytes.subarray(off));
-    }
-  } finally {
-    file.close();
-  }
-}
-
 /** Reads the encoded result the host wrote to `path` (see `ResultFileInfo`). */
 function readResultFile(
   path: string,
@@ -222,10 +207,12 @@ interface ActiveJob {
 class SandboxProcess {
   readonly child: Deno.ChildProcess;
   readonly dir: string;
+  /** The bars file (`bars_file.ts`), kept between jobs. */
+  readonly barsPath: string;
+  /** Bars in that file when it was last written whole (null: none, or a write failed). */
+  barsLength: number | null = null;
   jobs = 0;
   dead = false;
-  /** Digest of the bars the host kept from its last job (null: none). */
-  keptDigest: string | null = null;
   idleTimer: ReturnType<typeof setTimeout> | undefined;
   readonly exited: Promise<void>;
   #stderr = "";
@@ -234,6 +221,7 @@ class SandboxProcess {
 
   constructor(readonly memoryMb: number) {
     this.dir = makeJobDir();
+    this.barsPath = `${this.dir}/bars`;
     this.child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -316,12 +304,17 @@ class SandboxProcess {
     return this.dead ? null : readRssBytes(this.child.pid);
   }
 
-  /** Runs one job (`digest`: its bars' `barsDigest`); the process must be idle. */
-  async run(job: PoolJob, digest: string, stats: BarsCounters): Promise<PoolOutcome> {
+  /** Whether this process' bars file holds exactly `bars` (a next job then writes none). */
+  holds(bars: Bars): boolean {
+    return this.barsLength === bars.length && barsFileHolds(this.barsPath, bars);
+  }
+
+  /** Runs one job (`holds`: whether its bars file holds the job's bars); must be idle. */
+  async run(job: PoolJob, holds: boolean, stats: BarsCounters): Promise<PoolOutcome> {
     this.jobs++;
     this.child.ref();
     try {
-      return await this.#run(job, this.jobs, digest, stats);
+      return await this.#run(job, this.jobs, holds, stats);
     } finally {
       this.#job = null;
       if (!this.dead) this.child.unref();
@@ -331,10 +324,10 @@ class SandboxProcess {
   async #run(
     job: PoolJob,
     id: number,
-    digest: string,
+    holds: boolean,
     stats: BarsCounters,
   ): Promise<PoolOutcome> {
-    const barsPath = `${this.dir}/job${id}.bars`;
+    const barsPath = this.barsPath;
     const resultPath = `${this.dir}/job${id}.result`;
     const nonceBytes = crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
     const nonce = Array.from(nonceBytes, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -360,7 +353,6 @@ class SandboxProcess {
               break;
             case FrameType.ResultFile: {
               const info = f.json as ResultFileInfo;
-              this.keptDigest = info.barsKept === true ? digest : null;
               settle({
                 type: "result",
                 result: readResultFile(resultPath, info, job.bars.timestamp),
@@ -425,14 +417,12 @@ class SandboxProcess {
     }, RSS_POLL_MS);
     const onAbort = () => kill("cancelled", "Backtest cancelled");
     job.signal?.addEventListener("abort", onAbort);
-    // The host hands its kept bars to this job's Worker whatever the outcome: they are gone
-    // unless its result frame says it kept them again.
-    const reuse = this.keptDigest === digest;
-    this.keptDigest = null;
     try {
-      if (reuse) stats.barsReused++;
+      if (holds) stats.barsReused++;
       else {
+        this.barsLength = null; // until the whole file is written
         await writeBarsFile(barsPath, job.bars);
+        this.barsLength = job.bars.length;
         stats.barsSent++;
       }
       const req: HostRequest = {
@@ -441,8 +431,7 @@ class SandboxProcess {
         params: job.params,
         config: job.config,
         length: job.bars.length,
-        barsPath: reuse ? null : barsPath,
-        barsDigest: digest,
+        barsPath,
         resultPath,
         onDataTimeoutMs: job.onDataTimeoutMs,
         timeoutMs: job.timeoutMs,
@@ -466,7 +455,7 @@ class SandboxProcess {
       clearTimeout(wall);
       clearInterval(rssTimer);
       job.signal?.removeEventListener("abort", onAbort);
-      await Deno.remove(barsPath).catch(() => {});
+      // The bars file stays for the next job (the directory goes with the process).
       await Deno.remove(resultPath).catch(() => {});
     }
   }
@@ -557,14 +546,14 @@ export class SandboxPool {
    */
   async run(job: PoolJob): Promise<PoolOutcome> {
     if (this.#closed) this.#closed = false;
-    const digest = barsDigest(job.bars);
     const fits = (p: SandboxProcess) => p.memoryMb === job.memoryMb && !p.dead;
-    let i = this.#idle.findIndex((p) => fits(p) && p.keptDigest === digest);
+    let i = this.#idle.findIndex((p) => fits(p) && p.holds(job.bars));
+    const holds = i >= 0;
     if (i < 0) i = this.#idle.findIndex(fits);
     const p = i >= 0 ? this.#idle.splice(i, 1)[0] : this.#spawn(job.memoryMb);
     clearTimeout(p.idleTimer);
     try {
-      return await p.run(job, digest, this.#bars);
+      return await p.run(job, holds, this.#bars);
     } finally {
       const rss = p.rssBytes();
       // Memory the last job left behind (fragmentation, a big result) is not given back to

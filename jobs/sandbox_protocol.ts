@@ -47,13 +47,11 @@ export interface HostRequest {
    * context switch; that took ~0.4 s of a 1M-bar job on the 2-core machine). */
   length: number;
   /**
-   * The bar columns, in the process' private directory (the caller deletes it); null when the
-   * host said it kept the bars of its last job and their digest is `barsDigest` (the caller
-   * then writes no file, and the host reads none).
+   * The bar columns (`bars_file.ts`), in the process' private directory. The caller writes
+   * the file only when it does not hold this job's bars already (it compares them byte for
+   * byte); the host only reads it.
    */
-  barsPath: string | null;
-  /** `barsDigest` (bars_digest.ts) of this job's bars: what the host keeps them under. */
-  barsDigest: string;
+  barsPath: string;
   /** Where the host writes a successful result (in the same directory); see
    * `FrameType.ResultFile`. */
   resultPath: string;
@@ -150,8 +148,6 @@ export interface ResultFileInfo {
   layout: PartLayout;
   metaOffset: number;
   metaBytes: number;
-  /** The host kept this job's bars (checked against their digest) for the next job. */
-  barsKept: boolean;
 }
 
 /**
