@@ -22,6 +22,7 @@ import {
   type SandboxOptions,
   type SandboxRequest,
 } from "../../jobs/sandbox.ts";
+import { closeSandboxAfterFile } from "./_sandbox_cleanup.ts";
 
 function zigzag(n: number): Bars {
   const rows: number[][] = [];
@@ -380,3 +381,6 @@ for (const mode of ["process", "worker"] as SandboxMode[]) {
     await assertHostHealthy();
   });
 }
+
+// Last in this file: nothing of the sandbox outlives the module (see _sandbox_cleanup.ts).
+closeSandboxAfterFile(true);

@@ -6,6 +6,7 @@ import { runInSandbox, SandboxError } from "../../jobs/sandbox.ts";
 import { WARM_UP } from "../../jobs/sandbox_protocol.ts";
 import { GOOG_URL as GOOG, loadGoog } from "../_fixtures/goog.ts";
 import { generateBars } from "../../market/sample_data.ts";
+import { closeSandboxAfterFile } from "./_sandbox_cleanup.ts";
 
 const SMA_CROSS = new URL("../../examples/sma_cross.ts", import.meta.url);
 
@@ -319,3 +320,6 @@ Deno.test("worker mode: back-to-back jobs on different bars of one length get th
   assert.deepEqual(a.close, aClose);
   assert.deepEqual(b.close, bClose);
 });
+
+// Last in this file: nothing of the sandbox outlives the module (see _sandbox_cleanup.ts).
+closeSandboxAfterFile(true);
