@@ -186,8 +186,11 @@ interface Loop {
 /**
  * The per-bar loop (docs/SEMANTICS.md). A function of its own, so that it is optimized once
  * and reused by every run instead of being recompiled on stack replacement inside each call.
+ * Returns the number of bars that ended with a position: returned rather than stored into `L`
+ * after the loop, where the code compiled on stack replacement (before any loop had ended, so
+ * without feedback for that store) deoptimized at the end of every run.
  */
-function barLoop(L: Loop): void {
+function barLoop(L: Loop): number {
   const { bars, strategy, data, ctx, clock, broker, portfolio, equity } = L;
   const { longShort, fillOnClose, onEvent, onProgress, shouldStop, every } = L;
   const n = bars.length, ts = bars.timestamp, cl = bars.close;
@@ -247,7 +250,7 @@ function barLoop(L: Loop): void {
       if (shouldStop?.() === true) throw new BacktestCancelled(t);
     }
   }
-  L.exposed = exposed;
+  return exposed;
 }
 
 /**
@@ -350,7 +353,7 @@ export function runBacktest(
     exposed: 0,
   };
   try {
-    barLoop(loop);
+    loop.exposed = barLoop(loop);
   } finally {
     // The strategy's columns go back to the pool for the next run (engine/data_view.ts).
     visible.release();

@@ -108,9 +108,12 @@ export class Sma {
           buf[pos] = x;
           pos = pos + 1 === p ? 0 : pos + 1;
           if (--until === 0) {
-            this.#pos = pos;
-            this.#resum();
-            sum = this.#sum;
+            // #resum's exact window sum, oldest first, on locals: a call and field stores
+            // here allocated a heap number every `p` bars.
+            let s = 0;
+            for (let k = pos; k < p; k++) s = s + buf[k];
+            for (let k = 0; k < pos; k++) s = s + buf[k];
+            sum = s;
             until = p;
           } else sum = sum + (x - old);
           out[off + i] = sum / p;
