@@ -245,7 +245,6 @@ function barLoop(L: Loop): number {
     }
     if (t === nextProgress) {
       nextProgress += every;
-      L.exposed = exposed;
       onProgress?.({ index: t, total: n, time: ts[t], equity: equity[t] });
       if (shouldStop?.() === true) throw new BacktestCancelled(t);
     }

@@ -108,12 +108,8 @@ export class Sma {
           buf[pos] = x;
           pos = pos + 1 === p ? 0 : pos + 1;
           if (--until === 0) {
-            // #resum's exact window sum, oldest first, on locals: a call and field stores
-            // here allocated a heap number every `p` bars.
-            let s = 0;
-            for (let k = pos; k < p; k++) s = s + buf[k];
-            for (let k = 0; k < pos; k++) s = s + buf[k];
-            sum = s;
+            // On locals: calling #resum here (its field stores) allocated every `p` bars.
+            sum = windowSum(buf, pos);
             until = p;
           } else sum = sum + (x - old);
           out[off + i] = sum / p;
@@ -151,15 +147,20 @@ export class Sma {
 
   /** Exact window sum, oldest first; kept out of `next` so that `next` stays inlinable. */
   #resum(): void {
-    const p = this.period;
-    const buf = this.#buf;
-    this.#untilResum = p;
-    // The slot after the one just written holds the oldest value.
-    let s = 0;
-    for (let i = this.#pos; i < p; i++) s = s + buf[i];
-    for (let i = 0; i < this.#pos; i++) s = s + buf[i];
-    this.#sum = s;
+    this.#untilResum = this.period;
+    this.#sum = windowSum(this.#buf, this.#pos);
   }
+}
+
+/**
+ * The exact sum of a full ring buffer, oldest first: `oldest` is the slot after the one just
+ * written. The SMA's re-sum (see {@link Sma}), shared by `next` and `nextBlock`.
+ */
+function windowSum(buf: Float64Array, oldest: number): number {
+  let s = 0;
+  for (let i = oldest; i < buf.length; i++) s = s + buf[i];
+  for (let i = 0; i < oldest; i++) s = s + buf[i];
+  return s;
 }
 
 /** SMA series: `out[t]` is the `Sma` value after consuming `src[0..t]`. See {@link Sma}. */

@@ -91,7 +91,8 @@ class Slot<T extends Stepper = Stepper> {
   len = 0;
   /**
    * `[output at from - 1, outputs at from .. from + len - 1]`: in `ahead` mode a block of
-   * {@linkcode AHEAD} outputs computed ahead, by default `v` itself (`len` 1, `from` = last).
+   * {@linkcode AHEAD} outputs computed ahead; by default `v` itself (`len` 1, `from` = the
+   * current bar).
    */
   block: Float64Array = NO_BLOCK;
   constructor(
