@@ -53,9 +53,12 @@
  * brings bars of the same size, the pool compares them byte for byte with the file (~5 ms per
  * 1M bars from the page cache, where a SHA-256 digest on both sides cost ~30 ms each) and sends
  * nothing when they match; the process reads the file into the columns its last job handed
- * back (~4 ms, where fresh pages cost ~150 ms). A successful result comes back as a file there (equity as float64, orders and
- * trades as the engine's columns; `sandbox_codec.ts`), announced by a nonce-tagged frame on
- * stdout; progress, trades and errors stay small frames on stdout.
+ * back (~4 ms, where fresh pages cost ~150 ms). A successful result comes back as a file there
+ * (equity as float64, orders and trades as the engine's columns; `sandbox_codec.ts`), one
+ * file per process rewritten in place (its pages stay in the page cache), announced by a
+ * nonce-tagged frame on stdout; progress, trades and errors stay small frames on stdout. The
+ * process ends the job's Worker once the file is written and starts its next spare Worker
+ * once the caller says it has read it, so neither competes with the hand-over for the CPU.
  *
  * Cost (`deno task bench sandbox`: 1M-bar SMA cross, 2-core VM shared with other work, so
  * the numbers move by ±30 %): a 10-bar job takes ~8 ms to its result through the warm pool,
@@ -64,8 +67,10 @@
  * the fresh isolate's first big run, JIT included), after two fixes measured there: the next
  * job's columns are copied into the last job's pages (`keptColumns`) and the next spare
  * Worker starts after the result is handed over (`keepSpareWorkerSoon`). The warm pool adds
- * ~40 % per bar: the bars' compare (~5 ms per 1M bars) or file (20–200 ms), the result file
- * (~30 ms), and the Worker's run competing with two processes for two cores. A spare Worker
+ * 45–85 % per bar by that fit (the target is < 10 %). The phases timed inside one 1M-bar job
+ * come to ~45 ms: the bars' compare (~5 ms) or file (20–200 ms), the process' read of them
+ * (~5 ms), the result file's write (5–10 ms) and its read and decode here (5–25 ms, into fresh
+ * pages). The rest is the Worker's run in a second process on two busy cores. A spare Worker
  * warms the engine up while it waits (`WARM_UP`), which took a fresh isolate's first 1M-bar
  * run from ~320 ms to ~170 ms (a warm repeat: ~150 ms).
  *
@@ -431,6 +436,8 @@ async function runInThisProcess(
   } finally {
     clearTimeout(wall);
     opts.signal?.removeEventListener("abort", onAbort);
+    // Its teardown runs on its own thread, beside whatever the caller does next.
+    job.release();
     keepSpareWorkerSoon();
   }
 }

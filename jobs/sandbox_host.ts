@@ -1,9 +1,10 @@
 /**
  * Main module of a sandbox subprocess (started and reused by `sandbox_pool.ts`). It runs jobs
  * read from stdin one at a time, each in a fresh permission-less Worker (`sandbox_runner.ts`),
- * and writes nonce-tagged frames to stdout; a successful result goes to the job's result file,
- * announced by a frame. While idle it keeps one spare Worker prepared (engine loaded, built-ins
- * frozen) so the next job starts in milliseconds; that Worker is used for one job only.
+ * and writes nonce-tagged frames to stdout; a successful result goes to the process' result
+ * file, announced by a frame. While idle it keeps one spare Worker prepared (engine loaded,
+ * built-ins frozen) so the next job starts in milliseconds; that Worker is used for one job
+ * only, and after a result it is started once the caller says it has read the result file.
  *
  * The process runs with `--max-old-space-size`, read access to the sandbox and engine sources
  * and to its private job directory, and write access to that directory only; a heap blow-up
@@ -17,6 +18,7 @@ import { packParts } from "./sandbox_codec.ts";
 import {
   FRAME_HEADER_BYTES,
   FrameType,
+  type HostMessage,
   type HostRequest,
   NONCE_BYTES,
 } from "./sandbox_protocol.ts";
@@ -38,13 +40,13 @@ async function readExactly(buf: Uint8Array): Promise<boolean> {
   return true;
 }
 
-/** The next job, or null when stdin is closed. */
-async function readRequest(): Promise<HostRequest | null> {
+/** The next message, or null when stdin is closed. */
+async function readMessage(): Promise<HostMessage | null> {
   const lenBuf = new Uint8Array(4);
   if (!await readExactly(lenBuf)) return null;
   const header = new Uint8Array(new DataView(lenBuf.buffer).getUint32(0, true));
-  if (!await readExactly(header)) throw new Error("stdin ended inside a job header");
-  return JSON.parse(new TextDecoder().decode(header)) as HostRequest;
+  if (!await readExactly(header)) throw new Error("stdin ended inside a message");
+  return JSON.parse(new TextDecoder().decode(header)) as HostMessage;
 }
 
 /**
@@ -54,9 +56,13 @@ async function readRequest(): Promise<HostRequest | null> {
  */
 let recycled: Float64Array[] | null = null;
 
-/** Writes `parts` to `path` (a file write is one copy; a pipe would be hundreds). */
+/**
+ * Writes `parts` from the start of `path`, in place (a file write is one copy; a pipe would be
+ * hundreds). Not truncated: the file's pages from the last job stay allocated (see
+ * `HostRequest.resultPath`); bytes past this result are left over and never read.
+ */
 function writeFile(path: string, parts: Uint8Array[]): void {
-  const file = Deno.openSync(path, { write: true, create: true, truncate: true });
+  const file = Deno.openSync(path, { write: true, create: true });
   try {
     for (const p of parts) {
       let off = 0;
@@ -90,7 +96,10 @@ function writeFrame(nonce: Uint8Array, type: number, json: unknown): void {
   writeAll(body);
 }
 
-/** Runs one job; returns the bar columns its Worker handed back, if any. */
+/**
+ * Runs one job; returns the bar columns its Worker handed back, if any (null: it failed, and
+ * wrote no result file; []: none came back).
+ */
 async function runJob(req: HostRequest, worker: Worker): Promise<Float64Array[] | null> {
   const nonce = hexToBytes(req.nonce);
   if (nonce.length !== NONCE_BYTES) throw new Error("Bad nonce");
@@ -139,19 +148,32 @@ async function runJob(req: HostRequest, worker: Worker): Promise<Float64Array[] 
   writeFile(req.resultPath, [...chunks, outcome.meta]);
   const info: ResultFileInfo = { layout, metaOffset, metaBytes: outcome.meta.length };
   writeFrame(nonce, FrameType.ResultFile, info);
-  return Array.isArray(outcome.bars) ? outcome.bars : null;
+  // Only now: the Worker's teardown would have competed with the write for the CPU. Until
+  // here it was part of the job, under the caller's time and memory watch.
+  job.release();
+  return Array.isArray(outcome.bars) ? outcome.bars : [];
 }
 
 /** This process' private job directory (the only one it may write); removed on exit. */
 const jobDir = Deno.args[0] ?? "";
-let spare = startStrategyWorker();
-for (let req = await readRequest(); req !== null; req = await readRequest()) {
-  const worker = spare;
-  recycled = await runJob(req, worker);
-  // The next job's Worker: prepared while this process waits for it.
-  spare = startStrategyWorker();
+/**
+ * The next job's Worker, prepared while this process waits for it. After a result it is
+ * started once the caller has read the result file (`HostResultRead`), or for the next job.
+ */
+let spare: Worker | null = startStrategyWorker();
+for (let msg = await readMessage(); msg !== null; msg = await readMessage()) {
+  if (msg.type === "resultRead") {
+    spare ??= startStrategyWorker();
+    continue;
+  }
+  const worker = spare ?? startStrategyWorker();
+  spare = null;
+  const kept = await runJob(msg, worker);
+  recycled = kept !== null && kept.length > 0 ? kept : null;
+  // A failed job wrote no file: nothing of the caller's to wait for.
+  if (kept === null) spare = startStrategyWorker();
 }
-spare.terminate();
+spare?.terminate();
 // stdin closed: the caller shut the pool down or went away (then it cannot clean up after us).
 try {
   Deno.removeSync(jobDir, { recursive: true });

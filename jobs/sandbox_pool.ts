@@ -11,7 +11,9 @@
  * Bars travel as a file in the process' private directory (`bars_file.ts`) that stays there
  * between jobs: a job whose bars equal the file's byte for byte (checked, ~5 ms per million
  * bars) writes nothing, and a job goes to an idle process whose file holds its bars first. A
- * 1M-bar file cost 20–200 ms to write, read and fault in on the 2-core VM.
+ * 1M-bar file cost 20–200 ms to write, read and fault in on the 2-core VM. Results come back
+ * through one result file per process, rewritten in place; after reading it the pool tells
+ * the process (`HostResultRead`), which only then starts its next spare Worker.
  *
  * Idle processes hold no reference on the event loop (`unref`), so a program, or a `deno test`
  * file, ends normally while some are warm; their stdin then closes and they exit.
@@ -25,6 +27,7 @@ import { decodeResult, unpackParts } from "./sandbox_codec.ts";
 import {
   FRAME_HEADER_BYTES,
   FrameType,
+  type HostMessage,
   type HostRequest,
   NONCE_BYTES,
   type ResultFileInfo,
@@ -209,6 +212,8 @@ class SandboxProcess {
   readonly dir: string;
   /** The bars file (`bars_file.ts`), kept between jobs. */
   readonly barsPath: string;
+  /** The result file, rewritten in place by every job (see `HostRequest.resultPath`). */
+  readonly resultPath: string;
   /** Bars in that file when it was last written whole (null: none, or a write failed). */
   barsLength: number | null = null;
   jobs = 0;
@@ -222,6 +227,7 @@ class SandboxProcess {
   constructor(readonly memoryMb: number) {
     this.dir = makeJobDir();
     this.barsPath = `${this.dir}/bars`;
+    this.resultPath = `${this.dir}/result`;
     this.child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -314,21 +320,27 @@ class SandboxProcess {
     this.jobs++;
     this.child.ref();
     try {
-      return await this.#run(job, this.jobs, holds, stats);
+      return await this.#run(job, holds, stats);
     } finally {
       this.#job = null;
       if (!this.dead) this.child.unref();
     }
   }
 
-  async #run(
-    job: PoolJob,
-    id: number,
-    holds: boolean,
-    stats: BarsCounters,
-  ): Promise<PoolOutcome> {
-    const barsPath = this.barsPath;
-    const resultPath = `${this.dir}/job${id}.result`;
+  /**
+   * Writes one message to the host's stdin. Not awaited: the process may die before it reads
+   * it, and its exit explains why.
+   */
+  #send(msg: HostMessage): void {
+    const json = new TextEncoder().encode(JSON.stringify(msg));
+    const bytes = new Uint8Array(4 + json.length);
+    new DataView(bytes.buffer).setUint32(0, json.length, true);
+    bytes.set(json, 4);
+    this.#writer.write(bytes).catch(() => {});
+  }
+
+  async #run(job: PoolJob, holds: boolean, stats: BarsCounters): Promise<PoolOutcome> {
+    const { barsPath, resultPath } = this;
     const nonceBytes = crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
     const nonce = Array.from(nonceBytes, (b) => b.toString(16).padStart(2, "0")).join("");
     let killedFor: { kind: SandboxErrorKind; message: string } | null = null;
@@ -353,10 +365,14 @@ class SandboxProcess {
               break;
             case FrameType.ResultFile: {
               const info = f.json as ResultFileInfo;
-              settle({
-                type: "result",
-                result: readResultFile(resultPath, info, job.bars.timestamp),
-              });
+              try {
+                settle({
+                  type: "result",
+                  result: readResultFile(resultPath, info, job.bars.timestamp),
+                });
+              } finally {
+                this.#send({ type: "resultRead" });
+              }
               break;
             }
             case FrameType.Error: {
@@ -425,7 +441,8 @@ class SandboxProcess {
         this.barsLength = job.bars.length;
         stats.barsSent++;
       }
-      const req: HostRequest = {
+      this.#send({
+        type: "job",
         nonce,
         js: job.js,
         params: job.params,
@@ -437,13 +454,7 @@ class SandboxProcess {
         timeoutMs: job.timeoutMs,
         logBytes: job.logBytes,
         streamTrades: job.onTrade !== undefined,
-      };
-      const header = new TextEncoder().encode(JSON.stringify(req));
-      const msg = new Uint8Array(4 + header.length);
-      new DataView(msg.buffer).setUint32(0, header.length, true);
-      msg.set(header, 4);
-      // Not awaited first: the process may die before it reads it; its exit explains why.
-      this.#writer.write(msg).catch(() => {});
+      });
       const outcome = await done;
       if (callbackError) throw callbackError;
       return outcome;
@@ -455,8 +466,7 @@ class SandboxProcess {
       clearTimeout(wall);
       clearInterval(rssTimer);
       job.signal?.removeEventListener("abort", onAbort);
-      // The bars file stays for the next job (the directory goes with the process).
-      await Deno.remove(resultPath).catch(() => {});
+      // The bars and result files stay for the next job (the directory goes with the process).
     }
   }
 }

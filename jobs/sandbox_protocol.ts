@@ -32,10 +32,15 @@ export interface SandboxProgress {
 }
 
 /**
- * One job the caller writes to the long-lived host's stdin (a little-endian u32 length, then
- * this as UTF-8 JSON); the bars are in `barsPath`. The host runs jobs one at a time.
+ * What the caller writes to the long-lived host's stdin, each message a little-endian u32
+ * length, then UTF-8 JSON: jobs, run one at a time, and after a job's result file has been
+ * read, a {@linkcode HostResultRead}.
  */
+export type HostMessage = HostRequest | HostResultRead;
+
+/** One job; the bars are in `barsPath`. */
 export interface HostRequest {
+  type: "job";
   /** Hex nonce that starts every frame the host writes to stdout for this job. */
   nonce: string;
   /** The strategy as JavaScript (an ES module with a default-exported class). */
@@ -52,8 +57,13 @@ export interface HostRequest {
    * byte); the host only reads it.
    */
   barsPath: string;
-  /** Where the host writes a successful result (in the same directory); see
-   * `FrameType.ResultFile`. */
+  /**
+   * Where the host writes a successful result (in the same directory; see
+   * `FrameType.ResultFile`). The same file for every job of the process, written in place
+   * from its start and never truncated: its pages stay in the page cache, so writing 12 MB
+   * (a 1M-bar result) is one copy, ~1 ms here, where a new file took 2–25 ms to allocate.
+   * It may be longer than this job's result; the frame says how many bytes are this job's.
+   */
   resultPath: string;
   onDataTimeoutMs: number;
   /** The job's wall-clock limit: the host stops the job on its own shortly after (a backstop
@@ -62,6 +72,16 @@ export interface HostRequest {
   logBytes: number;
   /** Whether the caller wants closed trades streamed (otherwise they only come in the result). */
   streamTrades: boolean;
+}
+
+/**
+ * The caller has read the last job's result file. Only then does the host start its next
+ * spare Worker: a thread start and an engine warm-up (~100 ms of CPU) that would otherwise
+ * compete with the caller's read and decode of the result for the two cores of a small
+ * machine. A job that comes first gets a Worker started for it.
+ */
+export interface HostResultRead {
+  type: "resultRead";
 }
 
 /** Shared-memory slots the Worker writes and the host watches (an `Int32Array` view). */

@@ -56,7 +56,18 @@ export interface RunningJob {
   done: Promise<RunnerOutcome>;
   /** Terminates the Worker; `done` resolves with this error unless the job already ended. */
   stop(kind: SandboxErrorKind, message: string, bar?: number | null): void;
+  /**
+   * Terminates the Worker after a result; the taker of the result calls it once the result is
+   * stored, so that the isolate's teardown (freeing its heap on its thread) does not compete
+   * with storing it for the CPU. The Worker has nothing left to do (only timers the strategy
+   * left behind could still run), and is ended anyway `LINGER_MS` after its result. A no-op
+   * once it has ended.
+   */
+  release(): void;
 }
+
+/** Longest a Worker lives after its result when nobody releases it. */
+const LINGER_MS = 1000;
 
 const WORKER_URL = new URL("./sandbox_worker.ts", import.meta.url);
 
@@ -100,7 +111,10 @@ export function startStrategyWorker(): Worker {
   return worker;
 }
 
-/** Runs `job` in `worker` (from {@linkcode startStrategyWorker}), which it terminates. */
+/**
+ * Runs `job` in `worker` (from {@linkcode startStrategyWorker}), which it terminates: at once
+ * after an error, on `release()` after a result.
+ */
 export function runInWorker(worker: Worker, job: RunnerJob, hooks: RunnerHooks = {}): RunningJob {
   const control = new Int32Array(new SharedArrayBuffer(SLOT_COUNT * 4));
   let settle!: (o: RunnerOutcome) => void;
@@ -108,11 +122,24 @@ export function runInWorker(worker: Worker, job: RunnerJob, hooks: RunnerHooks =
   let finished = false;
   // deno-lint-ignore prefer-const -- assigned below, read by `finish` (set before any event)
   let watchdog: ReturnType<typeof setInterval> | undefined;
+  let lingering: ReturnType<typeof setTimeout> | undefined;
+  let ended = false;
+  const release = () => {
+    if (ended) return;
+    ended = true;
+    clearTimeout(lingering);
+    worker.terminate();
+  };
   const finish = (o: RunnerOutcome) => {
     if (finished) return;
     finished = true;
     clearInterval(watchdog);
-    worker.terminate();
+    if (o.type === "result") {
+      lingering = setTimeout(release, LINGER_MS);
+      Deno.unrefTimer(lingering);
+    } else {
+      release();
+    }
     settle(o);
   };
   const stop = (kind: SandboxErrorKind, message: string, bar: number | null = null) =>
@@ -208,5 +235,5 @@ export function runInWorker(worker: Worker, job: RunnerJob, hooks: RunnerHooks =
     streamTrades: job.streamTrades,
   };
   worker.postMessage(init, job.columns.map((c) => c.buffer));
-  return { done, stop };
+  return { done, stop, release };
 }

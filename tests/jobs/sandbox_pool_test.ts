@@ -188,6 +188,36 @@ Deno.test("a pooled process' bars file serves the next job on the same bars, and
   }
 });
 
+Deno.test("a pooled process rewrites one result file in place, and a shorter result after a longer one reads right", async () => {
+  await closeSandboxPool();
+  configureSandboxPool({ size: 1 });
+  const long = barsFromRows(rowsOf(2000));
+  const engine = (b: Bars) =>
+    JSON.stringify(
+      runBacktest(b, { OnData: (d: { length: number }) => (d.length % 3 === 0 ? 1 : -1) }),
+    );
+  const resultFile = () => {
+    const [pid] = sandboxPoolStats().pids;
+    const cmd = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0").filter(Boolean);
+    return `${cmd.at(-1)}/result`;
+  };
+  try {
+    assert.equal(JSON.stringify(await runInSandbox({ code: ALTERNATE, bars: long })), engine(long));
+    const file = resultFile();
+    const longSize = Deno.statSync(file).size;
+    // The short job's result is written over the start of the long one's, which stays behind it.
+    assert.equal(JSON.stringify(await runInSandbox({ code: ALTERNATE, bars })), expected);
+    assert.equal(resultFile(), file, "same process, same file");
+    assert.equal(Deno.statSync(file).size, longSize, "written in place, not truncated");
+    // And again the other way: a longer result over a shorter one.
+    assert.equal(JSON.stringify(await runInSandbox({ code: ALTERNATE, bars: long })), engine(long));
+    assert.equal(sandboxPoolStats().spawned, 1);
+  } finally {
+    await closeSandboxPool();
+    configureSandboxPool({ size: 2 });
+  }
+});
+
 function pick(s: { barsSent: number; barsReused: number }) {
   return { barsSent: s.barsSent, barsReused: s.barsReused };
 }
