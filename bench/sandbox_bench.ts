@@ -29,6 +29,7 @@ import {
   closeSandboxPool,
   configureSandboxPool,
   runInSandbox,
+  type SandboxJobPhases,
   type SandboxMode,
   sandboxPoolStats,
   warmSandboxPool,
@@ -110,6 +111,8 @@ async function measure(n: number, runs: number) {
   let ref = "";
   /** Wall times of warm jobs whose bars went as a file (the others found them kept). */
   const barsFileWall: number[] = [];
+  /** The pool's phase timings of each warm job. */
+  const phases: SandboxJobPhases[] = [];
   const one = async (side: Side) => {
     if (side !== "inProc") {
       // Background work of the last job (a pooled process preparing and warming up its next
@@ -120,6 +123,8 @@ async function measure(n: number, runs: number) {
     const [s, r] = await time(runSide(side, bars));
     samples[side].push(s);
     if (side === "warm" && sandboxPoolStats().barsSent > sent) barsFileWall.push(s.wall);
+    const last = sandboxPoolStats().lastJob;
+    if (side === "warm" && last !== null) phases.push(last);
     // Same answer every way (JSON: what the API serves).
     const json = JSON.stringify(r as BacktestResult);
     if (side === "inProc") ref = json;
@@ -139,7 +144,7 @@ async function measure(n: number, runs: number) {
   }
   configureSandboxPool({ size: 2 });
   const med = (side: Side, k: keyof Sample) => median(samples[side].map((s) => s[k]));
-  return { med, trades: JSON.parse(ref).trades.length as number, barsFileWall };
+  return { med, trades: JSON.parse(ref).trades.length as number, barsFileWall, phases };
 }
 
 /**
@@ -270,3 +275,25 @@ console.log(
       big.barsFileWall.map(f1).join(", ") || "none"
     } ms (the median above is of all ${RUNS})`,
 );
+{
+  // Where a warm 1M-bar job's time goes (the pool's own timings, medians of each phase), next
+  // to the in-process run: what is left of the overhead once the run itself is taken out.
+  const ph = big.phases;
+  const m = (k: keyof SandboxJobPhases) => median(ph.map((p) => p[k]));
+  const total = m("total");
+  const known =
+    (["compareBars", "writeBars", "readBars", "run", "writeResult", "readResult"] as const)
+      .reduce((a, k) => a + m(k), 0);
+  console.log(
+    `Warm ${N}-bar job phases (medians of ${ph.length}, ms): compare bars ${
+      f1(m("compareBars"))
+    }, ` +
+      `write bars ${f1(m("writeBars"))}, read bars ${f1(m("readBars"))}, Worker run ${
+        f1(m("run"))
+      } (in-process run ${f1(big.med("inProc", "wall"))}), write result ${
+        f1(m("writeResult"))
+      }, read result ${f1(m("readResult"))}, messages and scheduling ${f1(total - known)}; total ${
+        f1(total)
+      }`,
+  );
+}

@@ -84,7 +84,7 @@ import type { SandboxErrorKind, SandboxProgress } from "./sandbox_protocol.ts";
 import { runInWorker, startStrategyWorker } from "./sandbox_runner.ts";
 
 export type { SandboxErrorKind, SandboxProgress } from "./sandbox_protocol.ts";
-export type { SandboxPoolOptions, SandboxPoolStats } from "./sandbox_pool.ts";
+export type { SandboxJobPhases, SandboxPoolOptions, SandboxPoolStats } from "./sandbox_pool.ts";
 
 /** Resource limits of one sandboxed job. */
 export interface SandboxLimits {
@@ -227,7 +227,8 @@ export async function closeSandboxPool(): Promise<void> {
 
 /** Pool counters: processes started so far, idle and alive now, bars sent or reused. */
 export function sandboxPoolStats(): SandboxPoolStats {
-  return pool?.stats ?? { spawned: 0, idle: 0, alive: 0, pids: [], barsSent: 0, barsReused: 0 };
+  return pool?.stats ??
+    { spawned: 0, idle: 0, alive: 0, pids: [], barsSent: 0, barsReused: 0, lastJob: null };
 }
 
 /** Extra time a worker-mode job's Worker may take to start before its own limit begins. */

@@ -103,11 +103,14 @@ function writeFrame(nonce: Uint8Array, type: number, json: unknown): void {
 async function runJob(req: HostRequest, worker: Worker): Promise<Float64Array[] | null> {
   const nonce = hexToBytes(req.nonce);
   if (nonce.length !== NONCE_BYTES) throw new Error("Bad nonce");
+  const t0 = performance.now();
+  let readBars = 0;
   let columns: Float64Array[];
   try {
     const reuse = recycled;
     recycled = null; // they go to this job's Worker (transferred) or nowhere
     columns = readBarsFile(req.barsPath, req.length, reuse);
+    readBars = performance.now() - t0;
   } catch (e) {
     worker.terminate();
     writeFrame(nonce, FrameType.Error, {
@@ -118,6 +121,7 @@ async function runJob(req: HostRequest, worker: Worker): Promise<Float64Array[] 
     });
     return null;
   }
+  const t1 = performance.now();
   const job = runInWorker(worker, {
     js: req.js,
     params: req.params,
@@ -142,11 +146,13 @@ async function runJob(req: HostRequest, worker: Worker): Promise<Float64Array[] 
     writeFrame(nonce, FrameType.Error, { kind, message, bar, logs });
     return null;
   }
+  const t2 = performance.now();
   const { chunks, layout } = packParts(outcome.parts);
   let metaOffset = 0;
   for (const c of chunks) metaOffset += c.length;
   writeFile(req.resultPath, [...chunks, outcome.meta]);
-  const info: ResultFileInfo = { layout, metaOffset, metaBytes: outcome.meta.length };
+  const phases = { readBars, run: t2 - t1, writeResult: performance.now() - t2 };
+  const info: ResultFileInfo = { layout, metaOffset, metaBytes: outcome.meta.length, phases };
   writeFrame(nonce, FrameType.ResultFile, info);
   // Only now: the Worker's teardown would have competed with the write for the CPU. Until
   // here it was part of the job, under the caller's time and memory watch.

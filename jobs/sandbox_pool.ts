@@ -45,6 +45,27 @@ export interface SandboxPoolOptions {
   idleMs: number;
 }
 
+/**
+ * Where the time of a successful pooled job went, in ms: what the sandbox costs beyond the
+ * run itself (`deno task bench sandbox` prints them).
+ */
+export interface SandboxJobPhases {
+  /** Choosing a process: comparing the job's bars with the bars files of idle ones. */
+  compareBars: number;
+  /** Writing the bars file (0 when the process' file held the job's bars). */
+  writeBars: number;
+  /** In the process: reading the bars file into the Worker's columns. */
+  readBars: number;
+  /** In the process: the Worker's part, from the job's message to its encoded result. */
+  run: number;
+  /** In the process: writing the result file. */
+  writeResult: number;
+  /** Reading and decoding the result file in this process. */
+  readResult: number;
+  /** The whole job as its caller waited for it (the rest: messages, scheduling). */
+  total: number;
+}
+
 /** Counters of a {@linkcode SandboxPool} (tests, monitoring). */
 export interface SandboxPoolStats {
   /** Processes started so far. */
@@ -57,6 +78,8 @@ export interface SandboxPoolStats {
   pids: number[];
   /** Jobs whose bars went to their process as a file. */
   barsSent: number;
+  /** Phases of the last successful job (null: none yet). */
+  lastJob: SandboxJobPhases | null;
   /** Jobs that ran on the bars their process kept from its last job (no file). */
   barsReused: number;
 }
@@ -218,6 +241,8 @@ class SandboxProcess {
   barsLength: number | null = null;
   jobs = 0;
   dead = false;
+  /** The last job's phases in and around this process, once its result is read. */
+  phases: Omit<SandboxJobPhases, "compareBars" | "total"> | null = null;
   idleTimer: ReturnType<typeof setTimeout> | undefined;
   readonly exited: Promise<void>;
   #stderr = "";
@@ -341,6 +366,8 @@ class SandboxProcess {
 
   async #run(job: PoolJob, holds: boolean, stats: BarsCounters): Promise<PoolOutcome> {
     const { barsPath, resultPath } = this;
+    this.phases = null;
+    let writeBars = 0;
     const nonceBytes = crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
     const nonce = Array.from(nonceBytes, (b) => b.toString(16).padStart(2, "0")).join("");
     let killedFor: { kind: SandboxErrorKind; message: string } | null = null;
@@ -366,10 +393,10 @@ class SandboxProcess {
             case FrameType.ResultFile: {
               const info = f.json as ResultFileInfo;
               try {
-                settle({
-                  type: "result",
-                  result: readResultFile(resultPath, info, job.bars.timestamp),
-                });
+                const t = performance.now();
+                const result = readResultFile(resultPath, info, job.bars.timestamp);
+                this.phases = { writeBars, ...info.phases, readResult: performance.now() - t };
+                settle({ type: "result", result });
               } finally {
                 this.#send({ type: "resultRead" });
               }
@@ -436,10 +463,12 @@ class SandboxProcess {
     try {
       if (holds) stats.barsReused++;
       else {
+        const t = performance.now();
         this.barsLength = null; // until the whole file is written
         await writeBarsFile(barsPath, job.bars);
         this.barsLength = job.bars.length;
         stats.barsSent++;
+        writeBars = performance.now() - t;
       }
       this.#send({
         type: "job",
@@ -485,6 +514,7 @@ export class SandboxPool {
   #spawned = 0;
   #closed = false;
   #bars: BarsCounters = { barsSent: 0, barsReused: 0 };
+  #lastJob: SandboxJobPhases | null = null;
 
   constructor(options: Partial<SandboxPoolOptions> = {}) {
     this.options = {
@@ -505,6 +535,7 @@ export class SandboxPool {
       alive: pids.length,
       pids,
       ...this.#bars,
+      lastJob: this.#lastJob,
     };
   }
 
@@ -556,14 +587,20 @@ export class SandboxPool {
    */
   async run(job: PoolJob): Promise<PoolOutcome> {
     if (this.#closed) this.#closed = false;
+    const t0 = performance.now();
     const fits = (p: SandboxProcess) => p.memoryMb === job.memoryMb && !p.dead;
     let i = this.#idle.findIndex((p) => fits(p) && p.holds(job.bars));
+    const compareBars = performance.now() - t0;
     const holds = i >= 0;
     if (i < 0) i = this.#idle.findIndex(fits);
     const p = i >= 0 ? this.#idle.splice(i, 1)[0] : this.#spawn(job.memoryMb);
     clearTimeout(p.idleTimer);
     try {
-      return await p.run(job, holds, this.#bars);
+      const outcome = await p.run(job, holds, this.#bars);
+      if (outcome.type === "result" && p.phases !== null) {
+        this.#lastJob = { compareBars, ...p.phases, total: performance.now() - t0 };
+      }
+      return outcome;
     } finally {
       const rss = p.rssBytes();
       // Memory the last job left behind (fragmentation, a big result) is not given back to

@@ -168,6 +168,8 @@ export interface ResultFileInfo {
   layout: PartLayout;
   metaOffset: number;
   metaBytes: number;
+  /** The host's phases of the job, in ms (see `SandboxJobPhases`). */
+  phases: { readBars: number; run: number; writeResult: number };
 }
 
 /**

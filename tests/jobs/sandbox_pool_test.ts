@@ -107,6 +107,7 @@ Deno.test("runInSandbox() replaces a pooled process killed by a job, and closeSa
     pids: [],
     barsSent: 0,
     barsReused: 0,
+    lastJob: null,
   });
 });
 
@@ -210,8 +211,22 @@ Deno.test("a pooled process rewrites one result file in place, and a shorter res
     assert.equal(resultFile(), file, "same process, same file");
     assert.equal(Deno.statSync(file).size, longSize, "written in place, not truncated");
     // And again the other way: a longer result over a shorter one.
+    const t0 = performance.now();
     assert.equal(JSON.stringify(await runInSandbox({ code: ALTERNATE, bars: long })), engine(long));
+    const waited = performance.now() - t0;
     assert.equal(sandboxPoolStats().spawned, 1);
+    // The job's phases: each timed, none longer than the whole, which the caller waited for.
+    const phases = sandboxPoolStats().lastJob;
+    assert.ok(phases !== null);
+    assert.ok(phases.writeBars > 0, "the long bars went as a file again");
+    const { total, ...parts } = phases;
+    for (const [k, v] of Object.entries(parts)) {
+      assert.ok(Number.isFinite(v) && v >= 0 && v <= total, `${k} = ${v} of ${total} ms`);
+    }
+    assert.ok(phases.run > 0);
+    assert.ok(total <= waited, `${total} ms of the ${waited} ms waited`);
+    const sum = Object.values(parts).reduce((a, b) => a + b, 0);
+    assert.ok(sum <= total + 1, `the phases (${sum} ms) fit in the job (${total} ms)`);
   } finally {
     await closeSandboxPool();
     configureSandboxPool({ size: 2 });
