@@ -280,20 +280,21 @@ console.log(
   // to the in-process run: what is left of the overhead once the run itself is taken out.
   const ph = big.phases;
   const m = (k: keyof SandboxJobPhases) => median(ph.map((p) => p[k]));
-  const total = m("total");
-  const known =
-    (["compareBars", "writeBars", "readBars", "run", "writeResult", "readResult"] as const)
-      .reduce((a, k) => a + m(k), 0);
+  const labels: [keyof SandboxJobPhases, string][] = [
+    ["compareBars", "compare bars"],
+    ["writeBars", "write bars"],
+    ["readBars", "read bars"],
+    ["run", "Worker run"],
+    ["writeResult", "write result"],
+    ["readResult", "read result"],
+  ];
+  const known = labels.reduce((a, [k]) => a + m(k), 0);
+  const parts = labels.map(([k, label]) =>
+    `${label} ${f1(m(k))}` +
+    (k === "run" ? ` (in-process run ${f1(big.med("inProc", "wall"))})` : "")
+  );
   console.log(
-    `Warm ${N}-bar job phases (medians of ${ph.length}, ms): compare bars ${
-      f1(m("compareBars"))
-    }, ` +
-      `write bars ${f1(m("writeBars"))}, read bars ${f1(m("readBars"))}, Worker run ${
-        f1(m("run"))
-      } (in-process run ${f1(big.med("inProc", "wall"))}), write result ${
-        f1(m("writeResult"))
-      }, read result ${f1(m("readResult"))}, messages and scheduling ${f1(total - known)}; total ${
-        f1(total)
-      }`,
+    `Warm ${N}-bar job phases (medians of ${ph.length}, ms): ${parts.join(", ")}, ` +
+      `messages and scheduling ${f1(m("total") - known)}; total ${f1(m("total"))}`,
   );
 }

@@ -97,10 +97,10 @@ function writeFrame(nonce: Uint8Array, type: number, json: unknown): void {
 }
 
 /**
- * Runs one job; returns the bar columns its Worker handed back, if any (null: it failed, and
- * wrote no result file; []: none came back).
+ * Runs one job; whether it wrote a result file (false: it failed). Keeps the bar columns its
+ * Worker handed back in `recycled`.
  */
-async function runJob(req: HostRequest, worker: Worker): Promise<Float64Array[] | null> {
+async function runJob(req: HostRequest, worker: Worker): Promise<boolean> {
   const nonce = hexToBytes(req.nonce);
   if (nonce.length !== NONCE_BYTES) throw new Error("Bad nonce");
   const t0 = performance.now();
@@ -119,7 +119,7 @@ async function runJob(req: HostRequest, worker: Worker): Promise<Float64Array[] 
       bar: null,
       logs: [],
     });
-    return null;
+    return false;
   }
   const t1 = performance.now();
   const job = runInWorker(worker, {
@@ -144,7 +144,7 @@ async function runJob(req: HostRequest, worker: Worker): Promise<Float64Array[] 
   if (outcome.type === "error") {
     const { kind, message, bar, logs } = outcome;
     writeFrame(nonce, FrameType.Error, { kind, message, bar, logs });
-    return null;
+    return false;
   }
   const t2 = performance.now();
   const { chunks, layout } = packParts(outcome.parts);
@@ -157,7 +157,8 @@ async function runJob(req: HostRequest, worker: Worker): Promise<Float64Array[] 
   // Only now: the Worker's teardown would have competed with the write for the CPU. Until
   // here it was part of the job, under the caller's time and memory watch.
   job.release();
-  return Array.isArray(outcome.bars) ? outcome.bars : [];
+  recycled = Array.isArray(outcome.bars) ? outcome.bars : null;
+  return true;
 }
 
 /** This process' private job directory (the only one it may write); removed on exit. */
@@ -174,10 +175,8 @@ for (let msg = await readMessage(); msg !== null; msg = await readMessage()) {
   }
   const worker = spare ?? startStrategyWorker();
   spare = null;
-  const kept = await runJob(msg, worker);
-  recycled = kept !== null && kept.length > 0 ? kept : null;
   // A failed job wrote no file: nothing of the caller's to wait for.
-  if (kept === null) spare = startStrategyWorker();
+  if (!await runJob(msg, worker)) spare = startStrategyWorker();
 }
 spare?.terminate();
 // stdin closed: the caller shut the pool down or went away (then it cannot clean up after us).

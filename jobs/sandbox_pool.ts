@@ -78,15 +78,20 @@ export interface SandboxPoolStats {
   pids: number[];
   /** Jobs whose bars went to their process as a file. */
   barsSent: number;
-  /** Phases of the last successful job (null: none yet). */
-  lastJob: SandboxJobPhases | null;
   /** Jobs that ran on the bars their process kept from its last job (no file). */
   barsReused: number;
+  /** Phases of the last successful job (null: none yet). */
+  lastJob: SandboxJobPhases | null;
 }
 
 /** How a pooled job ended. */
 export type PoolOutcome =
-  | { type: "result"; result: BacktestResult }
+  | {
+    type: "result";
+    result: BacktestResult;
+    /** Its phases in and around the process (the pool adds the rest). */
+    phases: Omit<SandboxJobPhases, "compareBars" | "total">;
+  }
   | { type: "error"; kind: SandboxErrorKind; message: string; bar: number | null; logs: string[] };
 
 /** One job for {@linkcode SandboxPool.run}. */
@@ -241,8 +246,6 @@ class SandboxProcess {
   barsLength: number | null = null;
   jobs = 0;
   dead = false;
-  /** The last job's phases in and around this process, once its result is read. */
-  phases: Omit<SandboxJobPhases, "compareBars" | "total"> | null = null;
   idleTimer: ReturnType<typeof setTimeout> | undefined;
   readonly exited: Promise<void>;
   #stderr = "";
@@ -366,7 +369,6 @@ class SandboxProcess {
 
   async #run(job: PoolJob, holds: boolean, stats: BarsCounters): Promise<PoolOutcome> {
     const { barsPath, resultPath } = this;
-    this.phases = null;
     let writeBars = 0;
     const nonceBytes = crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
     const nonce = Array.from(nonceBytes, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -395,8 +397,12 @@ class SandboxProcess {
               try {
                 const t = performance.now();
                 const result = readResultFile(resultPath, info, job.bars.timestamp);
-                this.phases = { writeBars, ...info.phases, readResult: performance.now() - t };
-                settle({ type: "result", result });
+                const readResult = performance.now() - t;
+                settle({
+                  type: "result",
+                  result,
+                  phases: { writeBars, ...info.phases, readResult },
+                });
               } finally {
                 this.#send({ type: "resultRead" });
               }
@@ -597,8 +603,8 @@ export class SandboxPool {
     clearTimeout(p.idleTimer);
     try {
       const outcome = await p.run(job, holds, this.#bars);
-      if (outcome.type === "result" && p.phases !== null) {
-        this.#lastJob = { compareBars, ...p.phases, total: performance.now() - t0 };
+      if (outcome.type === "result") {
+        this.#lastJob = { compareBars, ...outcome.phases, total: performance.now() - t0 };
       }
       return outcome;
     } finally {
