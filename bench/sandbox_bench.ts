@@ -33,6 +33,7 @@ import {
   type SandboxMode,
   sandboxPoolStats,
   warmSandboxPool,
+  type WorkerPhases,
 } from "../jobs/sandbox.ts";
 import { generateBars } from "../market/sample_data.ts";
 
@@ -190,6 +191,29 @@ function inProcessFull(n: number, runs: number): number {
   return median(xs);
 }
 
+/**
+ * The in-process run split like a Worker's (`WorkerPhases`): the bar loop, to the engine's
+ * final progress report, and what follows it (the result and its metrics); medians, ms.
+ */
+function inProcessSplit(n: number, runs: number): { loop: number; result: number } {
+  const bars = generateBars(n, { seed: 7, intervalMs: 60_000 });
+  const loops: number[] = [], results: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    let loopEnd = NaN;
+    const t0 = performance.now();
+    runBacktest(bars, SmaCross, {
+      params,
+      onProgress: (p) => {
+        if (p.index === n - 1) loopEnd = performance.now();
+      },
+    });
+    const t1 = performance.now();
+    loops.push(loopEnd - t0);
+    results.push(t1 - loopEnd);
+  }
+  return { loop: median(loops), result: median(results) };
+}
+
 // Warm-up: loads the TypeScript compiler and fills Deno's transpile cache for the engine.
 await transpileStrategy(code);
 await measure(10, 1);
@@ -204,6 +228,7 @@ const colds: number[] = [];
 for (let i = 0; i < RUNS; i++) colds.push(await coldInProcess(N));
 const cold = median(colds);
 const full = inProcessFull(N, RUNS);
+const split = inProcessSplit(N, RUNS);
 const load1 = Deno.loadavg()[0];
 const pool = sandboxPoolStats();
 await closeSandboxPool();
@@ -279,8 +304,8 @@ console.log(
   // Where a warm 1M-bar job's time goes (the pool's own timings, medians of each phase), next
   // to the in-process run: what is left of the overhead once the run itself is taken out.
   const ph = big.phases;
-  const m = (k: keyof SandboxJobPhases) => median(ph.map((p) => p[k]));
-  const labels: [keyof SandboxJobPhases, string][] = [
+  const m = (k: Exclude<keyof SandboxJobPhases, "worker">) => median(ph.map((p) => p[k]));
+  const labels: [Exclude<keyof SandboxJobPhases, "worker">, string][] = [
     ["compareBars", "compare bars"],
     ["writeBars", "write bars"],
     ["readBars", "read bars"],
@@ -296,5 +321,14 @@ console.log(
   console.log(
     `Warm ${N}-bar job phases (medians of ${ph.length}, ms): ${parts.join(", ")}, ` +
       `messages and scheduling ${f1(m("total") - known)}; total ${f1(m("total"))}`,
+  );
+  // Inside the Worker: a fresh isolate's run against the same run in this (warm) isolate.
+  const w = (k: keyof WorkerPhases) => median(ph.map((p) => p.worker[k]));
+  console.log(
+    `  inside the Worker: load ${f1(w("load"))}, bar loop ${f1(w("loop"))} (in-process ${
+      f1(split.loop)
+    }), result and metrics ${f1(w("result"))} (in-process ${f1(split.result)}), encode ${
+      f1(w("encode"))
+    }`,
   );
 }

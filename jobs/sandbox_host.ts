@@ -151,7 +151,12 @@ async function runJob(req: HostRequest, worker: Worker): Promise<boolean> {
   let metaOffset = 0;
   for (const c of chunks) metaOffset += c.length;
   writeFile(req.resultPath, [...chunks, outcome.meta]);
-  const phases = { readBars, run: t2 - t1, writeResult: performance.now() - t2 };
+  const phases = {
+    readBars,
+    run: t2 - t1,
+    writeResult: performance.now() - t2,
+    worker: outcome.phases,
+  };
   const info: ResultFileInfo = { layout, metaOffset, metaBytes: outcome.meta.length, phases };
   writeFrame(nonce, FrameType.ResultFile, info);
   // Only now: the Worker's teardown would have competed with the write for the CPU. Until

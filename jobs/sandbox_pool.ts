@@ -33,6 +33,7 @@ import {
   type ResultFileInfo,
   type SandboxErrorKind,
   type SandboxProgress,
+  type WorkerPhases,
 } from "./sandbox_protocol.ts";
 
 /** Settings of the process pool. */
@@ -58,6 +59,8 @@ export interface SandboxJobPhases {
   readBars: number;
   /** In the process: the Worker's part, from the job's message to its encoded result. */
   run: number;
+  /** The Worker's own split of `run` (the rest of `run`: messages between the threads). */
+  worker: WorkerPhases;
   /** In the process: writing the result file. */
   writeResult: number;
   /** Reading and decoding the result file in this process. */

@@ -121,6 +121,21 @@ export const Phase = Object.freeze(
  */
 export const WARM_UP = Object.freeze({ bars: 10_000, runs: 10 });
 
+/**
+ * Where a successful job's time went inside its Worker, in ms: what a fresh isolate costs
+ * next to the same run in a warm one (`deno task bench sandbox` prints both).
+ */
+export interface WorkerPhases {
+  /** Importing the strategy module and constructing the strategy. */
+  load: number;
+  /** The engine's bar loop: from the run's start to its final progress report (bar n − 1). */
+  loop: number;
+  /** From there to the engine's result: closing out, the result and its metrics. */
+  result: number;
+  /** Encoding the result for the trip out (`encodeResult`). */
+  encode: number;
+}
+
 /** Messages the Worker posts to the thread that started it. */
 export type WorkerMessage =
   /** Prepared (engine loaded, built-ins frozen): the job's own time starts now. */
@@ -138,6 +153,7 @@ export type WorkerMessage =
     meta: Uint8Array;
     parts: (Float64Array | Uint8Array)[];
     bars: Float64Array[];
+    phases: WorkerPhases;
   }
   | { type: "error"; kind: SandboxErrorKind; message: string; bar: number | null; logs: string[] };
 
@@ -169,7 +185,7 @@ export interface ResultFileInfo {
   metaOffset: number;
   metaBytes: number;
   /** The host's phases of the job, in ms (see `SandboxJobPhases`). */
-  phases: { readBars: number; run: number; writeResult: number };
+  phases: { readBars: number; run: number; writeResult: number; worker: WorkerPhases };
 }
 
 /**

@@ -21,6 +21,7 @@ import {
   SLOT_COUNT,
   type WorkerInit,
   type WorkerMessage,
+  type WorkerPhases,
   type WorkerPrepare,
 } from "./sandbox_protocol.ts";
 import type { TradeRecord } from "../engine/types.ts";
@@ -40,7 +41,7 @@ export interface RunnerJob {
 /** How a job ended. */
 export type RunnerOutcome =
   /** `bars`: the job's columns, handed back by the Worker (see `WorkerMessage`). */
-  | ({ type: "result"; bars: Float64Array[] } & EncodedResult)
+  | ({ type: "result"; bars: Float64Array[]; phases: WorkerPhases } & EncodedResult)
   | { type: "error"; kind: SandboxErrorKind; message: string; bar: number | null; logs: string[] };
 
 /** Callbacks of {@linkcode runInWorker}. */
@@ -159,7 +160,7 @@ export function runInWorker(worker: Worker, job: RunnerJob, hooks: RunnerHooks =
         hooks.onTrades?.(m.trades);
         break;
       case "result":
-        finish({ type: "result", meta: m.meta, parts: m.parts, bars: m.bars });
+        finish({ type: "result", meta: m.meta, parts: m.parts, bars: m.bars, phases: m.phases });
         break;
       case "error":
         finish({ type: "error", kind: m.kind, message: m.message, bar: m.bar, logs: m.logs });

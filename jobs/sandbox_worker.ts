@@ -39,6 +39,7 @@ import {
   WARM_UP,
   type WorkerInit,
   type WorkerMessage,
+  type WorkerPhases,
   type WorkerPrepare,
 } from "./sandbox_protocol.ts";
 
@@ -452,6 +453,7 @@ async function run(init: WorkerInit): Promise<void> {
   };
   const url = toDataUrl(init.js);
 
+  const tLoad = performance.now();
   let mod: Record<string, unknown>;
   atomicsAdd(control, Slot.Calls, 1);
   atomicsStore(control, Slot.Phase, Phase.Loading);
@@ -503,6 +505,10 @@ async function run(init: WorkerInit): Promise<void> {
 
   let result: BacktestResult;
   let trades: TradeRecord[] = [];
+  const n = bars.length;
+  const tRun = performance.now();
+  // The engine reports progress at the last bar whenever it reports progress: the loop's end.
+  let tLoopEnd = NaN;
   const flushTrades = () => {
     if (trades.length > 0) {
       post({ type: "trades", trades });
@@ -514,6 +520,7 @@ async function run(init: WorkerInit): Promise<void> {
       config: init.config,
       params: init.params as Record<string, number | string | boolean> | undefined,
       onProgress: (progress) => {
+        if (progress.index === n - 1) tLoopEnd = performance.now();
         flushTrades();
         post({ type: "progress", progress });
       },
@@ -529,15 +536,23 @@ async function run(init: WorkerInit): Promise<void> {
     return fail(kind, describeThrown(e), bar, logs);
   }
 
+  const tResult = performance.now();
+  if (Number.isNaN(tLoopEnd)) tLoopEnd = tResult; // no bars
   flushTrades();
   reported = true;
-  const { meta, parts } = encodeRun(result, bars.length, logs.finish(result.logs));
+  const { meta, parts } = encodeRun(result, n, logs.finish(result.logs));
+  const phases: WorkerPhases = {
+    load: tRun - tLoad,
+    loop: tLoopEnd - tRun,
+    result: tResult - tLoopEnd,
+    encode: performance.now() - tResult,
+  };
   const transfer: ArrayBuffer[] = [meta.buffer as ArrayBuffer];
   const columns = [init.timestamp, init.open, init.high, init.low, init.close, init.volume];
   for (const p of [...parts, ...columns]) {
     if (!transfer.includes(p.buffer as ArrayBuffer)) transfer.push(p.buffer as ArrayBuffer);
   }
-  post({ type: "result", meta, parts, bars: columns }, transfer);
+  post({ type: "result", meta, parts, bars: columns, phases }, transfer);
 }
 
 globalThis.addEventListener("unhandledrejection", (e) => {

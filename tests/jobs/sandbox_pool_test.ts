@@ -219,7 +219,7 @@ Deno.test("a pooled process rewrites one result file in place, and a shorter res
     const phases = sandboxPoolStats().lastJob;
     assert.ok(phases !== null);
     assert.ok(phases.writeBars > 0, "the long bars went as a file again");
-    const { total, ...parts } = phases;
+    const { total, worker, ...parts } = phases;
     for (const [k, v] of Object.entries(parts)) {
       assert.ok(Number.isFinite(v) && v >= 0 && v <= total, `${k} = ${v} of ${total} ms`);
     }
@@ -227,6 +227,14 @@ Deno.test("a pooled process rewrites one result file in place, and a shorter res
     assert.ok(total <= waited, `${total} ms of the ${waited} ms waited`);
     const sum = Object.values(parts).reduce((a, b) => a + b, 0);
     assert.ok(sum <= total + 1, `the phases (${sum} ms) fit in the job (${total} ms)`);
+    // The Worker's own split of its run: each timed, together no longer than the run.
+    assert.deepEqual(Object.keys(worker).sort(), ["encode", "load", "loop", "result"]);
+    for (const [k, v] of Object.entries(worker)) {
+      assert.ok(Number.isFinite(v) && v >= 0, `worker ${k} = ${v} ms`);
+    }
+    assert.ok(worker.loop > 0, "a 2000-bar loop takes time");
+    const inWorker = worker.load + worker.loop + worker.result + worker.encode;
+    assert.ok(inWorker <= phases.run + 1, `${inWorker} ms in the Worker of its ${phases.run} ms`);
   } finally {
     await closeSandboxPool();
     configureSandboxPool({ size: 2 });
