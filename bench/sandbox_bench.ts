@@ -304,8 +304,9 @@ console.log(
   // Where a warm 1M-bar job's time goes (the pool's own timings, medians of each phase), next
   // to the in-process run: what is left of the overhead once the run itself is taken out.
   const ph = big.phases;
-  const m = (k: Exclude<keyof SandboxJobPhases, "worker">) => median(ph.map((p) => p[k]));
-  const labels: [Exclude<keyof SandboxJobPhases, "worker">, string][] = [
+  type Timed = Exclude<keyof SandboxJobPhases, "worker">;
+  const m = (k: Timed) => median(ph.map((p) => p[k]));
+  const labels: [Timed, string][] = [
     ["compareBars", "compare bars"],
     ["writeBars", "write bars"],
     ["readBars", "read bars"],

@@ -19,6 +19,7 @@ import {
   FRAME_HEADER_BYTES,
   FrameType,
   type HostMessage,
+  type HostPhases,
   type HostRequest,
   NONCE_BYTES,
 } from "./sandbox_protocol.ts";
@@ -151,7 +152,7 @@ async function runJob(req: HostRequest, worker: Worker): Promise<boolean> {
   let metaOffset = 0;
   for (const c of chunks) metaOffset += c.length;
   writeFile(req.resultPath, [...chunks, outcome.meta]);
-  const phases = {
+  const phases: HostPhases = {
     readBars,
     run: t2 - t1,
     writeResult: performance.now() - t2,

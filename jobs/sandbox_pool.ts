@@ -28,12 +28,12 @@ import {
   FRAME_HEADER_BYTES,
   FrameType,
   type HostMessage,
+  type HostPhases,
   type HostRequest,
   NONCE_BYTES,
   type ResultFileInfo,
   type SandboxErrorKind,
   type SandboxProgress,
-  type WorkerPhases,
 } from "./sandbox_protocol.ts";
 
 /** Settings of the process pool. */
@@ -50,19 +50,11 @@ export interface SandboxPoolOptions {
  * Where the time of a successful pooled job went, in ms: what the sandbox costs beyond the
  * run itself (`deno task bench sandbox` prints them).
  */
-export interface SandboxJobPhases {
+export interface SandboxJobPhases extends HostPhases {
   /** Choosing a process: comparing the job's bars with the bars files of idle ones. */
   compareBars: number;
   /** Writing the bars file (0 when the process' file held the job's bars). */
   writeBars: number;
-  /** In the process: reading the bars file into the Worker's columns. */
-  readBars: number;
-  /** In the process: the Worker's part, from the job's message to its encoded result. */
-  run: number;
-  /** The Worker's own split of `run` (the rest of `run`: messages between the threads). */
-  worker: WorkerPhases;
-  /** In the process: writing the result file. */
-  writeResult: number;
   /** Reading and decoding the result file in this process. */
   readResult: number;
   /** The whole job as its caller waited for it (the rest: messages, scheduling). */

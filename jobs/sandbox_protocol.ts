@@ -184,8 +184,20 @@ export interface ResultFileInfo {
   layout: PartLayout;
   metaOffset: number;
   metaBytes: number;
-  /** The host's phases of the job, in ms (see `SandboxJobPhases`). */
-  phases: { readBars: number; run: number; writeResult: number; worker: WorkerPhases };
+  /** The host's phases of the job. */
+  phases: HostPhases;
+}
+
+/** Where a successful job's time went in the sandbox process, in ms (see `SandboxJobPhases`). */
+export interface HostPhases {
+  /** Reading the bars file into the Worker's columns. */
+  readBars: number;
+  /** The Worker's part, from the job's message to its encoded result. */
+  run: number;
+  /** The Worker's own split of `run` (the rest of `run`: messages between the threads). */
+  worker: WorkerPhases;
+  /** Writing the result file. */
+  writeResult: number;
 }
 
 /**
