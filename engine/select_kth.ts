@@ -13,6 +13,37 @@ function medianOf3(a: Float64Array, lo: number, hi: number): number {
   return x < y ? (y < z ? y : x < z ? z : x) : (x < z ? x : y < z ? z : y);
 }
 
+/** Where {@linkcode hoarePartition} left its left index (its return value is the right one). */
+let partitionEnd = 0;
+
+/**
+ * One Hoare partition of a[lo..hi] around `pivot`: returns the final right index j and leaves
+ * the left index i in `partitionEnd` (a[lo..j] ≤ pivot ≤ a[i..hi]).
+ *
+ * A function of its own, so that V8 compiles it whole: inlined in `selectKth`'s outer loop,
+ * its inner scans were compiled on stack replacement from inside, and each scan's exit
+ * deoptimized ("exit from OSR'd inner loop": ~170 deopts and recompiles in the metrics of one
+ * 1M-bar backtest), and a fresh isolate's first selection over a million values took 13–17 ms
+ * instead of 9.
+ */
+function hoarePartition(a: Float64Array, lo: number, hi: number, pivot: number): number {
+  let i = lo;
+  let j = hi;
+  while (i <= j) {
+    while (a[i] < pivot) i++;
+    while (a[j] > pivot) j--;
+    if (i <= j) {
+      const t = a[i];
+      a[i] = a[j];
+      a[j] = t;
+      i++;
+      j--;
+    }
+  }
+  partitionEnd = i;
+  return j;
+}
+
 /**
  * Reorders the NaN-free `a` so that `a[k]` is its k-th smallest value, with nothing larger before
  * it and nothing smaller after it (numpy's `partition`): O(n) where a full sort is O(n log n).
@@ -27,20 +58,8 @@ export function selectKth(a: Float64Array, k: number): void {
       a.subarray(lo, hi + 1).sort();
       return;
     }
-    const pivot = medianOf3(a, lo, hi);
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (a[i] < pivot) i++;
-      while (a[j] > pivot) j--;
-      if (i <= j) {
-        const t = a[i];
-        a[i] = a[j];
-        a[j] = t;
-        i++;
-        j--;
-      }
-    }
+    const j = hoarePartition(a, lo, hi, medianOf3(a, lo, hi));
+    const i = partitionEnd;
     if (k <= j) hi = j;
     else if (k >= i) lo = i;
     else return; // a[j+1 .. i-1] all equal the pivot

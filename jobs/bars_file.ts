@@ -9,7 +9,8 @@
  * million bars (48 MB, from the page cache) where the SHA-256 digest used before cost ~27 ms
  * on each side of the pipe. The host reads the file into the columns its last job's Worker
  * handed back (`readBarsFile`): a read into pages already faulted in took ~4 ms for 48 MB
- * here, into fresh memory ~150 ms.
+ * here, into fresh memory ~150 ms. It does so while idle, once the caller has read the last
+ * result, and again for a job only when the caller wrote the file for it.
  *
  * @module
  */

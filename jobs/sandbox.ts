@@ -53,7 +53,8 @@
  * brings bars of the same size, the pool compares them byte for byte with the file (~5 ms per
  * 1M bars from the page cache, where a SHA-256 digest on both sides cost ~30 ms each) and sends
  * nothing when they match; the process reads the file into the columns its last job handed
- * back (~4 ms, where fresh pages cost ~150 ms). A successful result comes back as a file there
+ * back (~4 ms, where fresh pages cost ~150 ms), while idle after that job, so a next job on the
+ * same bars starts without reading them (`HostRequest.barsWritten`). A successful result comes back as a file there
  * (equity as float64, orders and trades as the engine's columns; `sandbox_codec.ts`), one
  * file per process rewritten in place (its pages stay in the page cache), announced by a
  * nonce-tagged frame on stdout; progress, trades and errors stay small frames on stdout. The
@@ -68,15 +69,21 @@
  * job's columns are copied into the last job's pages (`keptColumns`) and the next spare
  * Worker starts after the result is handed over (`keepSpareWorkerSoon`). The warm pool adds
  * 45–85 % per bar by that fit (the target is < 10 %). The phases timed inside one 1M-bar job
- * come to ~45 ms: the bars' compare (~5 ms) or file (20–200 ms), the process' read of them
- * (~5 ms), the result file's write (5–10 ms) and its read and decode here (5–25 ms, into fresh
- * pages). The rest is the Worker's run, which the Worker splits itself (the `worker` part
- * of `SandboxJobPhases`): at 1M bars its bar loop took 157 ms and its result with the metrics
- * 137 ms, against 64 and 70 ms for the same run in a warm isolate (one bench run): a fresh
- * isolate runs both its first big loop and the dozen single-pass metrics over a million
- * returns at under half speed while V8 tiers them up. A spare Worker warms the engine up while
- * it waits (`WARM_UP`), which took a fresh isolate's first 1M-bar run from ~320 ms to ~170 ms
- * (a warm repeat: ~150 ms).
+ * come to ~30 ms: the bars' compare (~5 ms) or file (20–200 ms), the process' read of them
+ * (done while idle when the file was kept, else ~5 ms), the result file's write (5–10 ms) and
+ * its read and decode here (4–40 ms, into fresh pages). The rest is the Worker's run, which
+ * the Worker splits itself (the `worker` part of `SandboxJobPhases`): at 1M bars its bar loop
+ * took 157 ms and its result with the metrics 137 ms, against 64 and 70 ms for the same run in
+ * a warm isolate (one bench run): a fresh isolate runs both its first big loop and the dozen
+ * single-pass metrics over a million returns at under half speed while V8 tiers them up. That
+ * is the isolate's age, not the Worker: a fresh process' main isolate, after the same warm-up,
+ * ran the 1M-bar loop in ~108 ms (~34 ms at 250k bars). V8 compiles the engine anew in every
+ * isolate: its background compiler threads used 110–150 ms of CPU in a 1M-bar job, about 70 %
+ * of the job thread's own (the bar loop alone was recompiled three times as the job's class,
+ * callbacks and branches reached it). A spare Worker warms the engine up while it waits
+ * (`WARM_UP`), which took a fresh isolate's first 1M-bar run from ~320 ms to ~170 ms (a warm
+ * repeat: ~150 ms); longer warm-ups (30 × 10k, 6 × 50k bars) left 110–150 ms of compiling
+ * to the job.
  *
  * @module
  */

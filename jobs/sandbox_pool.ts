@@ -479,6 +479,7 @@ class SandboxProcess {
         config: job.config,
         length: job.bars.length,
         barsPath,
+        barsWritten: !holds,
         resultPath,
         onDataTimeoutMs: job.onDataTimeoutMs,
         timeoutMs: job.timeoutMs,

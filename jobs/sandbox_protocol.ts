@@ -58,6 +58,12 @@ export interface HostRequest {
    */
   barsPath: string;
   /**
+   * Whether the caller wrote the bars file for this job. False: the file still holds what it
+   * held at the end of the host's last job, so columns the host read from it while idle
+   * (after `HostResultRead`) are this job's bars.
+   */
+  barsWritten: boolean;
+  /**
    * Where the host writes a successful result (in the same directory; see
    * `FrameType.ResultFile`). The same file for every job of the process, written in place
    * from its start and never truncated: its pages stay in the page cache, so writing 12 MB
@@ -190,7 +196,10 @@ export interface ResultFileInfo {
 
 /** Where a successful job's time went in the sandbox process, in ms (see `SandboxJobPhases`). */
 export interface HostPhases {
-  /** Reading the bars file into the Worker's columns. */
+  /**
+   * Reading the bars file into the Worker's columns; ~0 when the host had read them while idle
+   * (the file was not rewritten for this job).
+   */
   readBars: number;
   /** The Worker's part, from the job's message to its encoded result. */
   run: number;
