@@ -35,6 +35,7 @@ import {
   warmSandboxPool,
   type WorkerPhases,
 } from "../jobs/sandbox.ts";
+import { WARM_UP } from "../jobs/sandbox_protocol.ts";
 import { generateBars } from "../market/sample_data.ts";
 
 const N = Number(Deno.args[0] ?? 1_000_000);
@@ -152,9 +153,11 @@ async function measure(n: number, runs: number) {
  * The in-process run timed in a brand-new isolate (a Worker that runs it once): the sandbox
  * always runs a job in a fresh isolate, and V8's first run of the engine in an isolate (JIT
  * compilation, heap growth) costs more than a warm repeat; this separates the cost of
- * isolation from the cost of a cold start.
+ * isolation from the cost of a cold start. With `warmUp`, the Worker first runs the engine as
+ * a spare sandbox Worker does while it waits (`WARM_UP` runs of an SMA cross on as many
+ * synthetic bars): what is left between that and a sandboxed job is the sandbox's own cost.
  */
-async function coldInProcess(n: number): Promise<number> {
+async function coldInProcess(n: number, warmUp = false): Promise<number> {
   const src = `
     import { runBacktest } from ${
     JSON.stringify(new URL("../engine/backtest.ts", import.meta.url).href)
@@ -163,9 +166,20 @@ async function coldInProcess(n: number): Promise<number> {
     JSON.stringify(new URL("../market/sample_data.ts", import.meta.url).href)
   };
     import S from ${JSON.stringify(file.href)};
+    if (${warmUp}) {
+      class Warm {
+        params = { fast: 10, slow: 30 };
+        OnData(_d, ctx) {
+          const f = ctx.ta.sma(10), s = ctx.ta.sma(30);
+          return f > s ? 1 : f < s ? -1 : 0;
+        }
+      }
+      const wb = generateBars(${WARM_UP.bars}, { seed: 3, intervalMs: 60_000 });
+      for (let i = 0; i < ${WARM_UP.runs}; i++) runBacktest(wb, Warm, { onProgress: () => {} });
+    }
     const bars = generateBars(${n}, { seed: 7, intervalMs: 60_000 });
     const t0 = performance.now();
-    runBacktest(bars, S, { params: ${JSON.stringify(params)} });
+    runBacktest(bars, S, { params: ${JSON.stringify(params)}, onProgress: () => {} });
     postMessage(performance.now() - t0);`;
   const w = new Worker(`data:text/javascript,${encodeURIComponent(src)}`, { type: "module" });
   try {
@@ -227,6 +241,13 @@ const small = await measure(N_SMALL, RUNS);
 const colds: number[] = [];
 for (let i = 0; i < RUNS; i++) colds.push(await coldInProcess(N));
 const cold = median(colds);
+// The same, warmed up like a spare sandbox Worker, at both sizes of the fit.
+const freshAt = async (n: number) => {
+  const xs: number[] = [];
+  for (let i = 0; i < RUNS; i++) xs.push(await coldInProcess(n, true));
+  return median(xs);
+};
+const fresh = { big: await freshAt(N), small: await freshAt(N_SMALL) };
 const full = inProcessFull(N, RUNS);
 const split = inProcessSplit(N, RUNS);
 const load1 = Deno.loadavg()[0];
@@ -282,6 +303,17 @@ for (const unit of ["wall", "cpu"] as const) {
         } % (target < 10 %)`,
     );
   }
+  // The same fit against a fresh isolate that warmed up as a spare sandbox Worker does: the
+  // sandbox's own cost per bar (data path, watchdog, messages), without the fresh isolate's.
+  const freshSlope = (fresh.big - fresh.small) / (N - N_SMALL);
+  console.log(
+    `  against a fresh, warmed-up isolate's run in process (${
+      (freshSlope * 1e6).toFixed(0)
+    } ns/bar + ${f1(fresh.big - freshSlope * N)} ms): ` +
+      (["warm", "worker"] as const).map((side) =>
+        `${side} ${f1((slope(side) / freshSlope - 1) * 100)} % per bar`
+      ).join(", "),
+  );
 }
 {
   const startup = tiny.med("warm", "wall") - tiny.med("inProc", "wall");
@@ -314,14 +346,16 @@ console.log(
     ["writeResult", "write result"],
     ["readResult", "read result"],
   ];
-  const known = labels.reduce((a, [k]) => a + m(k), 0);
+  // Per job, then the median: a difference of medians mixes jobs (the slowest run phase and
+  // the fastest total need not be one job's).
+  const rest = median(ph.map((p) => p.total - labels.reduce((a, [k]) => a + p[k], 0)));
   const parts = labels.map(([k, label]) =>
     `${label} ${f1(m(k))}` +
     (k === "run" ? ` (in-process run ${f1(big.med("inProc", "wall"))})` : "")
   );
   console.log(
     `Warm ${N}-bar job phases (medians of ${ph.length}, ms): ${parts.join(", ")}, ` +
-      `messages and scheduling ${f1(m("total") - known)}; total ${f1(m("total"))}`,
+      `messages and scheduling ${f1(rest)}; total ${f1(m("total"))}`,
   );
   // Inside the Worker: a fresh isolate's run against the same run in this (warm) isolate.
   const w = (k: keyof WorkerPhases) => median(ph.map((p) => p.worker[k]));
