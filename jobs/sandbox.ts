@@ -54,12 +54,13 @@
  * 1M bars from the page cache, where a SHA-256 digest on both sides cost ~30 ms each) and sends
  * nothing when they match; the process reads the file into the columns its last job handed
  * back (~4 ms, where fresh pages cost ~150 ms), while idle after that job, so a next job on the
- * same bars starts without reading them (`HostRequest.barsWritten`). A successful result comes back as a file there
- * (equity as float64, orders and trades as the engine's columns; `sandbox_codec.ts`), one
- * file per process rewritten in place (its pages stay in the page cache), announced by a
- * nonce-tagged frame on stdout; progress, trades and errors stay small frames on stdout. The
- * process ends the job's Worker once the file is written and starts its next spare Worker
- * once the caller says it has read it, so neither competes with the hand-over for the CPU.
+ * same bars starts without reading them (`HostRequest.barsWritten`). A successful result
+ * comes back as a file there (equity as float64, orders and trades as the engine's columns;
+ * `sandbox_codec.ts`), one file per process rewritten in place (its pages stay in the page
+ * cache), announced by a nonce-tagged frame on stdout; progress, trades and errors stay small
+ * frames on stdout. The process ends the job's Worker once the file is written and starts its
+ * next spare Worker once the caller says it has read it, so neither competes with the
+ * hand-over for the CPU.
  *
  * Cost (`deno task bench sandbox`: 1M-bar SMA cross, 2-core VM shared with other work, so
  * the numbers move by ±30 %): a 10-bar job takes ~8 ms to its result through the warm pool,
