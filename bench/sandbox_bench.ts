@@ -153,9 +153,9 @@ async function measure(n: number, runs: number) {
  * The in-process run timed in a brand-new isolate (a Worker that runs it once): the sandbox
  * always runs a job in a fresh isolate, and V8's first run of the engine in an isolate (JIT
  * compilation, heap growth) costs more than a warm repeat; this separates the cost of
- * isolation from the cost of a cold start. With `warmUp`, the Worker first runs the engine as
- * a spare sandbox Worker does while it waits (`WARM_UP` runs of an SMA cross on as many
- * synthetic bars): what is left between that and a sandboxed job is the sandbox's own cost.
+ * isolation from the cost of a cold start. With `warmUp`, the Worker first runs the warm-up of
+ * a spare sandbox Worker (`sandbox_warm_up.ts`, `WARM_UP` runs): what is left between that and
+ * a sandboxed job is the sandbox's own cost.
  */
 async function coldInProcess(n: number, warmUp = false): Promise<number> {
   const src = `
@@ -166,16 +166,15 @@ async function coldInProcess(n: number, warmUp = false): Promise<number> {
     JSON.stringify(new URL("../market/sample_data.ts", import.meta.url).href)
   };
     import S from ${JSON.stringify(file.href)};
+    import { WARM_UP_STRATEGIES, warmUpBars } from ${
+    JSON.stringify(new URL("../jobs/sandbox_warm_up.ts", import.meta.url).href)
+  };
     if (${warmUp}) {
-      class Warm {
-        params = { fast: 10, slow: 30 };
-        OnData(_d, ctx) {
-          const f = ctx.ta.sma(10), s = ctx.ta.sma(30);
-          return f > s ? 1 : f < s ? -1 : 0;
-        }
+      const wb = warmUpBars(${WARM_UP.bars});
+      for (let i = 0; i < ${WARM_UP.runs}; i++) {
+        const W = WARM_UP_STRATEGIES[i % WARM_UP_STRATEGIES.length];
+        runBacktest(wb, W, { onProgress: () => {} });
       }
-      const wb = generateBars(${WARM_UP.bars}, { seed: 3, intervalMs: 60_000 });
-      for (let i = 0; i < ${WARM_UP.runs}; i++) runBacktest(wb, Warm, { onProgress: () => {} });
     }
     const bars = generateBars(${n}, { seed: 7, intervalMs: 60_000 });
     const t0 = performance.now();

@@ -52,50 +52,37 @@ async function readMessage(): Promise<HostMessage | null> {
 }
 
 /**
- * The bar columns the last successful job's Worker handed back: the next job of the same
- * length reads its bars file into them, whose pages are already faulted in (~4 ms for a
- * million bars here, against ~150 ms into fresh memory). What they held is overwritten.
+ * The bar columns the last successful job's Worker handed back, and the bars file they belong
+ * to. The next job of the same length reads its bars file into them, whose pages are already
+ * faulted in (~4 ms for a million bars here, against ~150 ms into fresh memory); what they
+ * held is overwritten. `read`: they hold that file as the host read it while idle, after the
+ * caller read the last result, so a next job whose file was not rewritten since
+ * (`HostRequest.barsWritten` false) runs on them at once, without reading ~48 MB.
  */
-let recycled: Float64Array[] | null = null;
+let kept: { path: string; columns: Float64Array[]; read: boolean } | null = null;
 
-/**
- * The bars file as the host read it into `recycled` while idle, after the caller read the last
- * result: a next job whose bars file was not rewritten (`HostRequest.barsWritten` false) runs
- * on these at once, so reading ~48 MB (~5 ms a million bars) is off its critical path.
- */
-let preread: { path: string; columns: Float64Array[] } | null = null;
-
-/** The bars file of the last successful job (the one `prereadBars` reads). */
-let lastBarsPath: string | null = null;
-
-/** Reads the last job's bars file into the recycled columns (none: nothing to read into). */
-function prereadBars(path: string): void {
-  const reuse = recycled;
-  if (reuse === null || reuse.length === 0) return;
+/** Reads the kept bars file into the kept columns, while idle. */
+function readKeptBars(): void {
+  if (kept === null || kept.read || kept.columns.length === 0) return;
   try {
-    preread = { path, columns: readBarsFile(path, reuse[0].length, reuse) };
-    recycled = null; // they are the preread columns now
+    kept.columns = readBarsFile(kept.path, kept.columns[0].length, kept.columns);
+    kept.read = true;
   } catch {
-    // The file changed length or went away: the job reads it (into `recycled`) itself.
+    // The file changed length or went away: the next job reads its own file.
   }
 }
 
-/**
- * The job's bar columns: the columns read while idle when the file was not rewritten since,
- * else the file read now (into the columns the last job handed back).
- */
+/** The job's bar columns: the kept ones if they hold its file as it is, else the file read now. */
 function jobColumns(req: HostRequest): Float64Array[] {
-  const early = preread;
-  preread = null;
+  const k = kept;
+  kept = null; // they go to this job's Worker (transferred) or nowhere
   if (
-    early !== null && !req.barsWritten && early.path === req.barsPath &&
-    early.columns[0].length === req.length
+    k !== null && k.read && !req.barsWritten && k.path === req.barsPath &&
+    k.columns[0].length === req.length
   ) {
-    return early.columns;
+    return k.columns;
   }
-  const reuse = early?.columns ?? recycled;
-  recycled = null; // they go to this job's Worker (transferred) or nowhere
-  return readBarsFile(req.barsPath, req.length, reuse);
+  return readBarsFile(req.barsPath, req.length, k?.columns ?? null);
 }
 
 /**
@@ -140,7 +127,7 @@ function writeFrame(nonce: Uint8Array, type: number, json: unknown): void {
 
 /**
  * Runs one job; whether it wrote a result file (false: it failed). Keeps the bar columns its
- * Worker handed back in `recycled`.
+ * Worker handed back in `kept`.
  */
 async function runJob(req: HostRequest, worker: Worker): Promise<boolean> {
   const nonce = hexToBytes(req.nonce);
@@ -202,8 +189,9 @@ async function runJob(req: HostRequest, worker: Worker): Promise<boolean> {
   // Only now: the Worker's teardown would have competed with the write for the CPU. Until
   // here it was part of the job, under the caller's time and memory watch.
   job.release();
-  recycled = Array.isArray(outcome.bars) ? outcome.bars : null;
-  lastBarsPath = req.barsPath;
+  kept = Array.isArray(outcome.bars)
+    ? { path: req.barsPath, columns: outcome.bars, read: false }
+    : null;
   return true;
 }
 
@@ -217,7 +205,7 @@ let spare: Worker | null = startStrategyWorker();
 for (let msg = await readMessage(); msg !== null; msg = await readMessage()) {
   if (msg.type === "resultRead") {
     spare ??= startStrategyWorker();
-    if (lastBarsPath !== null) prereadBars(lastBarsPath);
+    readKeptBars();
     continue;
   }
   const worker = spare ?? startStrategyWorker();

@@ -112,6 +112,7 @@ const READABLE = [
     "sandbox_protocol.ts",
     "sandbox_runner.ts",
     "sandbox_codec.ts",
+    "sandbox_warm_up.ts",
     "bars_file.ts",
   ].map((f) => new URL(`./${f}`, import.meta.url)),
   new URL("../engine/", import.meta.url),

@@ -79,7 +79,7 @@ const WORKER_URL = new URL("./sandbox_worker.ts", import.meta.url);
  */
 function trustedModules(): string[] {
   const engine = new URL("../engine/", import.meta.url);
-  const out = ["./sandbox_protocol.ts", "./sandbox_codec.ts"].map((f) =>
+  const out = ["./sandbox_protocol.ts", "./sandbox_codec.ts", "./sandbox_warm_up.ts"].map((f) =>
     new URL(f, import.meta.url).href
   );
   for (const e of Deno.readDirSync(engine)) {

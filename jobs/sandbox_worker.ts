@@ -20,17 +20,16 @@
  * @module
  */
 import { runBacktest, StrategyError } from "../engine/backtest.ts";
-import { allocateBars } from "../engine/bars.ts";
 import { EQUITY_VALUES } from "../engine/result.ts";
 import type {
   BacktestResult,
   Bars,
-  DataView as StrategyData,
   Strategy,
   StrategyContext,
   TradeRecord,
 } from "../engine/types.ts";
 import { encodeResult } from "./sandbox_codec.ts";
+import { WARM_UP_STRATEGIES, warmUpBars } from "./sandbox_warm_up.ts";
 import {
   Phase,
   type SandboxErrorKind,
@@ -366,42 +365,6 @@ function encodeRun(result: BacktestResult, n: number, logLines: string[]) {
 /** Set when the job message arrives: the warm-up stops at its next slice. */
 let jobArrived = false;
 
-/** A random walk of minute bars (a fixed seed), for the warm-up only. */
-function warmBars(n: number): Bars {
-  const b = allocateBars(n);
-  let s = 12345, p = 100;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    const o = p;
-    p = Math.max(1, p * (1 + (s / 4294967296 - 0.5) * 0.004));
-    b.timestamp[i] = 1_577_836_800_000 + i * 60_000;
-    b.open[i] = o;
-    b.close[i] = p;
-    b.high[i] = Math.max(o, p) * 1.0005;
-    b.low[i] = Math.min(o, p) * 0.9995;
-    b.volume[i] = 100 + (s % 1000);
-  }
-  return b;
-}
-
-/** The warm-up's strategies: the two common ways to read prices (ctx.ta, and data). */
-class WarmTaCross {
-  params = { fast: 10, slow: 30 };
-  OnData(_data: StrategyData, ctx: StrategyContext): number {
-    const f = ctx.ta.sma(10), s = ctx.ta.sma(30);
-    return f > s ? 1 : f < s ? -1 : 0;
-  }
-}
-class WarmDataCross {
-  params = { period: 20 };
-  OnData(data: StrategyData, ctx: StrategyContext): number {
-    const c = data.close, t = c.length - 1;
-    if (t < 20) return 0;
-    const above = data.bar.close > c[t - 20];
-    return above === ctx.position.quantity > 0 ? 0 : above ? 1 : -1;
-  }
-}
-
 /**
  * Runs the engine on synthetic bars with built-in (trusted) strategies, through the same
  * wrapper, progress and encoder paths as a job, before any user code is loaded. Why: a fresh
@@ -413,14 +376,13 @@ class WarmDataCross {
  * zeroed, bars and logs are the warm-up's own).
  */
 async function warmUp(): Promise<void> {
-  const bars = warmBars(WARM_UP.bars);
+  const bars = warmUpBars(WARM_UP.bars);
   const logs = new LogCapture(1024);
   const control = new Int32Array(SLOT_COUNT);
-  const classes = [WarmTaCross, WarmDataCross];
   for (let i = 0; i < WARM_UP.runs && !jobArrived; i++) {
     await new Promise((r) => setTimeout(r, 0));
     if (jobArrived) return;
-    const inst = new classes[i % classes.length]();
+    const inst = new WARM_UP_STRATEGIES[i % WARM_UP_STRATEGIES.length]();
     const result = runBacktest(bars, watchedStrategy(inst, control, bars.timestamp, logs), {
       onProgress: () => {},
     });

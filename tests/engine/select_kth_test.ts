@@ -60,39 +60,43 @@ function referenceSelect(a: Float64Array, k: number): void {
   }
 }
 
-function checkPartition(name: string, input: Float64Array, got: Float64Array, k: number): void {
-  const sorted = input.slice().sort();
-  assert.ok(Object.is(got[k], sorted[k]) || got[k] === sorted[k], `${name}: a[${k}]`);
-  for (let i = 0; i < got.length; i++) {
-    if (i < k) assert.ok(got[i] <= got[k], `${name}: a[${i}] > a[k]`);
-    if (i > k) assert.ok(got[i] >= got[k], `${name}: a[${i}] < a[k]`);
+/**
+ * Runs `select` on a copy of every case at its ends, its middle and one seeded k, and checks
+ * the partition; `also` checks more of each outcome.
+ */
+function checkSelections(
+  select: (a: Float64Array, k: number) => void,
+  seed: number,
+  also: (name: string, input: Float64Array, got: Float64Array, k: number) => void = () => {},
+): void {
+  const rnd = lcg(seed);
+  for (const { name: shape, a } of cases()) {
+    for (const k of new Set([0, a.length - 1, a.length >> 1, Math.floor(rnd() * a.length)])) {
+      const name = `${shape}, k=${k}`;
+      const got = a.slice();
+      select(got, k);
+      const sorted = a.slice().sort();
+      assert.ok(got[k] === sorted[k], `${name}: a[k] (±0 are equal values)`);
+      for (let i = 0; i < got.length; i++) {
+        if (i < k) assert.ok(got[i] <= got[k], `${name}: a[${i}] > a[k]`);
+        if (i > k) assert.ok(got[i] >= got[k], `${name}: a[${i}] < a[k]`);
+      }
+      assert.deepEqual(got.slice().sort(), sorted, `${name}: not a permutation of the input`);
+      also(name, a, got, k);
+    }
   }
-  assert.deepEqual(got.slice().sort(), sorted, `${name}: not a permutation of the input`);
 }
 
 Deno.test("selectKth puts the k-th smallest at k, smaller before, larger after, in the order the inline partition gave", () => {
-  const rnd = lcg(5);
-  for (const { name, a } of cases()) {
-    for (const k of new Set([0, a.length - 1, a.length >> 1, Math.floor(rnd() * a.length)])) {
-      const got = a.slice();
-      selectKth(got, k);
-      checkPartition(`${name}, k=${k}`, a, got, k);
-      const want = a.slice();
-      referenceSelect(want, k);
-      for (let i = 0; i < a.length; i++) {
-        assert.ok(Object.is(got[i], want[i]), `${name}, k=${k}: order differs at ${i}`);
-      }
+  checkSelections(selectKth, 5, (name, input, got, k) => {
+    const want = input.slice();
+    referenceSelect(want, k);
+    for (let i = 0; i < got.length; i++) {
+      assert.ok(Object.is(got[i], want[i]), `${name}: order differs at ${i}`);
     }
-  }
+  });
 });
 
 Deno.test("selectKth3Way puts the k-th smallest at k, smaller before, larger after", () => {
-  const rnd = lcg(9);
-  for (const { name, a } of cases()) {
-    for (const k of new Set([0, a.length - 1, a.length >> 1, Math.floor(rnd() * a.length)])) {
-      const got = a.slice();
-      selectKth3Way(got, k);
-      checkPartition(`${name}, k=${k}`, a, got, k);
-    }
-  }
+  checkSelections(selectKth3Way, 9);
 });
