@@ -84,7 +84,13 @@
  * callbacks and branches reached it). A spare Worker warms the engine up while it waits
  * (`WARM_UP`), which took a fresh isolate's first 1M-bar run from ~320 ms to ~170 ms (a warm
  * repeat: ~150 ms); longer warm-ups (30 × 10k, 6 × 50k bars) left 110–150 ms of compiling
- * to the job.
+ * to the job. Two more measured and left out (same-process A/Bs of alternating 1M-bar jobs
+ * through two pools): computing the metrics in the sandbox process' main isolate instead of
+ * the Worker (the Worker ran with `metrics: false`, the process computed them from the
+ * result's columns) emptied the Worker's result phase (~124 ms) but took the process ~115 ms
+ * right after each job (~70 ms only when repeated at once), 266.6 against 272.8 ms over 16
+ * pairs; and a larger young generation for the process (`--min-semi-space-size=16`) moved the
+ * totals by less than the machine's noise (313 → 280 ms over 12 pairs, then 355 → 369 over 20).
  *
  * @module
  */
