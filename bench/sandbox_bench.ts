@@ -153,9 +153,10 @@ async function measure(n: number, runs: number) {
  * The in-process run timed in a brand-new isolate (a Worker that runs it once): the sandbox
  * always runs a job in a fresh isolate, and V8's first run of the engine in an isolate (JIT
  * compilation, heap growth) costs more than a warm repeat; this separates the cost of
- * isolation from the cost of a cold start. With `warmUp`, the Worker first runs the warm-up of
- * a spare sandbox Worker (`sandbox_warm_up.ts`, `WARM_UP` runs): what is left between that and
- * a sandboxed job is the sandbox's own cost.
+ * isolation from the cost of a cold start. With `warmUp`, the Worker first runs the warm-up
+ * runs of a spare sandbox Worker (`sandbox_warm_up.ts`'s bars and strategies, `WARM_UP` runs;
+ * without the sandbox's call wrapper and result encoder): what is left between that and a
+ * sandboxed job is close to the sandbox's own cost.
  */
 async function coldInProcess(n: number, warmUp = false): Promise<number> {
   const src = `
