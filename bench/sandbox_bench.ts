@@ -357,6 +357,15 @@ console.log(
     `Warm ${N}-bar job phases (medians of ${ph.length}, ms): ${parts.join(", ")}, ` +
       `messages and scheduling ${f1(rest)}; total ${f1(m("total"))}`,
   );
+  // The data path alone grows with the bars and would stay if the Worker ran as fast as this
+  // isolate: process mode's floor per bar, with files as the transport between processes.
+  const dataKeys: Timed[] = ["compareBars", "writeBars", "readBars", "writeResult", "readResult"];
+  const data = median(ph.map((p) => dataKeys.reduce((a, k) => a + p[k], 0)));
+  console.log(
+    `  data path alone (compare, write and read bars, write and read result): ${f1(data)} ms, ` +
+      `${f1(data / big.med("inProc", "wall") * 100)} % of the in-process run: the warm pool's ` +
+      `per-bar floor with files between processes (target < 10 %)`,
+  );
   // Inside the Worker: a fresh isolate's run against the same run in this (warm) isolate.
   const w = (k: keyof WorkerPhases) => median(ph.map((p) => p.worker[k]));
   console.log(

@@ -69,7 +69,7 @@
  * the fresh isolate's first big run, JIT included), after two fixes measured there: the next
  * job's columns are copied into the last job's pages (`keptColumns`) and the next spare
  * Worker starts after the result is handed over (`keepSpareWorkerSoon`). The warm pool adds
- * 45–85 % per bar by that fit (the target is < 10 %). The phases timed inside one 1M-bar job
+ * 35–90 % per bar by that fit (the target is < 10 %). The phases timed inside one 1M-bar job
  * come to ~30 ms: the bars' compare (~5 ms) or file (20–200 ms), the process' read of them
  * (done while idle when the file was kept, else ~5 ms), the result file's write (5–10 ms) and
  * its read and decode here (4–40 ms, into fresh pages). The rest is the Worker's run, which
@@ -91,6 +91,15 @@
  * right after each job (~70 ms only when repeated at once), 266.6 against 272.8 ms over 16
  * pairs; and a larger young generation for the process (`--min-semi-space-size=16`) moved the
  * totals by less than the machine's noise (313 → 280 ms over 12 pairs, then 355 → 369 over 20).
+ * Two floors follow. In process mode the data path alone (the bars' compare, the result file's
+ * write and read) is 23–35 ms per 1M bars, 14–17 % of the in-process run (the bench prints it),
+ * so files between processes cannot reach the target even with a warm isolate, and Deno has no
+ * shared memory between processes short of FFI. In either mode, what would reach warm speed is
+ * an isolate that ran earlier jobs: in one isolate, after the warm-up, 1M-bar runs each of a
+ * fresh module instance of the SMA cross took 160–690 ms for the first, then 115–130 ms from
+ * the fourth on (three fresh processes). That means reusing a Worker across jobs, which lets a
+ * job's leftovers (globals, timers, `FinalizationRegistry` callbacks, state in modules it
+ * imported, such as `data:` ones) reach the next; it is not done.
  *
  * @module
  */
