@@ -25,7 +25,7 @@ import { ApiError, errorResponse, logInternalError } from "./routes/api_error.ts
 import { apiRoutes } from "./routes/api.ts";
 import type { AppServices } from "./routes/app_services.ts";
 import { createRunners } from "./routes/job_runners.ts";
-import { toApiError } from "./routes/backtest_input.ts";
+import { jobFailure } from "./routes/backtest_input.ts";
 import { securityMiddleware, sizeLimit } from "./routes/security.ts";
 import {
   resolveServerOptions,
@@ -140,8 +140,8 @@ export async function createApp(
     wsResultMaxBytes: options.limits.wsResultMaxBytes,
     stats,
     describeError: (err, job) => {
-      const known = toApiError(err);
-      if (known) return known.message;
+      const failure = jobFailure(err);
+      if (failure) return failure;
       const id = logInternalError(err, `job ${job.id}`);
       return `Internal error (id ${id}); the server log has the details`;
     },

@@ -93,6 +93,15 @@ export default function JobStatus() {
                   )
                   : <span />}
                 {j.error && <p class="job-error">{j.error}</p>}
+                {j.errorLogs.length > 0 && (
+                  <details class="job-logs">
+                    <summary>
+                      Strategy output ({j.errorLogs.length}{" "}
+                      line{j.errorLogs.length === 1 ? "" : "s"})
+                    </summary>
+                    <pre>{j.errorLogs.join("\n")}</pre>
+                  </details>
+                )}
               </li>
             );
           })}

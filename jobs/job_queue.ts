@@ -13,6 +13,7 @@ import type { TradeRecord } from "../engine/types.ts";
 import type { ComboResult } from "../optimizer/objective.ts";
 import {
   isFinalStatus,
+  type JobErrorDetails,
   type JobKind,
   type JobRecord,
   JobStateError,
@@ -30,6 +31,7 @@ import type {
   SnapshotMessage,
   WsMessage,
 } from "./ws_messages.ts";
+import { errorMessageOf } from "./ws_messages.ts";
 import type { ServerStats } from "./server_stats.ts";
 
 /**
@@ -87,6 +89,12 @@ export class QueueFullError extends Error {
   }
 }
 
+/** What a failed job stores: the message, and its details when the error has any. */
+export interface JobFailure {
+  message: string;
+  details: JobErrorDetails | null;
+}
+
 /** Options of {@link JobQueue}. */
 export interface JobQueueOptions {
   /** Runners per job kind. */
@@ -99,8 +107,11 @@ export interface JobQueueOptions {
   progressIntervalMs?: number;
   /** Largest result JSON embedded in `complete` messages. @default 1 MiB */
   wsResultMaxBytes?: number;
-  /** Turns a runner's error into the message stored on the job (no stack traces). */
-  describeError?: (err: unknown, job: JobRecord) => string;
+  /**
+   * Turns a runner's error into the message stored on the job (no stack traces), and
+   * optionally its details (stored with it, kept small: a KV value holds the whole record).
+   */
+  describeError?: (err: unknown, job: JobRecord) => string | JobFailure;
   /** Counters for /api/stats. */
   stats?: ServerStats;
   /** URL of a job's result, for `complete` messages without an embedded result. */
@@ -151,7 +162,7 @@ export class JobQueue {
   readonly #runners: Partial<Record<JobKind, JobRunner>>;
   readonly #intervalMs: number;
   readonly #wsResultMaxBytes: number;
-  readonly #describe: (err: unknown, job: JobRecord) => string;
+  readonly #describe: (err: unknown, job: JobRecord) => string | JobFailure;
   readonly #stats: ServerStats | undefined;
   readonly #resultUrl: (job: JobRecord) => string;
   readonly #waiting: JobRecord[] = [];
@@ -530,7 +541,10 @@ export class JobQueue {
       // On shutdown the job stays "running" in the store: the next start recovers it.
       if (this.#abandon) return;
       const cancelled = live.controller.signal.aborted;
-      const message = cancelled ? "Cancelled while running" : this.#describe(err, job);
+      const failure = cancelled ? "Cancelled while running" : this.#describe(err, job);
+      const { message, details } = typeof failure === "string"
+        ? { message: failure, details: null }
+        : failure;
       // What the job finished before it ended still reaches the scatter plots.
       this.#flushTrades(live);
       this.#flushPoints(live);
@@ -538,6 +552,7 @@ export class JobQueue {
         const rec = await this.store.transition(id, cancelled ? "cancelled" : "failed", {
           finishedAt: Date.now(),
           error: message,
+          errorDetails: details,
         });
         this.#stats?.recordEnd(cancelled ? "cancelled" : "failed", kind);
         this.#release(live);
@@ -552,13 +567,7 @@ export class JobQueue {
 
   #announceEnd(rec: JobRecord, kind: JobKind): void {
     void kind;
-    this.hub.publish(
-      {
-        type: "error",
-        job_id: rec.id,
-        data: { status: rec.status, error: rec.error ?? rec.status },
-      } satisfies WsMessage,
-    );
+    this.hub.publish(errorMessageOf(rec));
     this.hub.endJob(rec.id);
   }
 

@@ -46,6 +46,12 @@ export interface BlobRef {
   jsonBytes: number;
 }
 
+/** A failure's machine-readable part: an API error code and its details (small JSON). */
+export interface JobErrorDetails {
+  code: string;
+  [key: string]: unknown;
+}
+
 /** One job as stored. */
 export interface JobRecord {
   id: string;
@@ -59,6 +65,12 @@ export interface JobRecord {
   progress: number;
   /** Why it failed or was cancelled. */
   error: string | null;
+  /**
+   * What else is known of a failure, as the API's error `details` (for a strategy error: its
+   * kind, the bar, the last lines of its console output); null otherwise, absent in records
+   * stored before it existed.
+   */
+  errorDetails?: JobErrorDetails | null;
   /** How many times a worker started it (> 1 after a re-queue on restart). */
   attempts: number;
   /** Notes on the job's history (re-queued after a restart, …). */
@@ -109,7 +121,10 @@ export interface ListJobsOptions {
 /** Fields a transition may set. */
 export type JobPatch =
   & Partial<
-    Pick<JobRecord, "startedAt" | "finishedAt" | "progress" | "error" | "attempts" | "summary">
+    Pick<
+      JobRecord,
+      "startedAt" | "finishedAt" | "progress" | "error" | "errorDetails" | "attempts" | "summary"
+    >
   >
   & { note?: string };
 
@@ -259,6 +274,7 @@ export class JobStore {
       finishedAt: null,
       progress: 0,
       error: null,
+      errorDetails: null,
       attempts: 0,
       notes: [],
       summary: null,

@@ -16,7 +16,7 @@
 import type { BacktestResult, TradeRecord } from "../engine/types.ts";
 import type { ComboResult } from "../optimizer/objective.ts";
 import type { BackendName, OptimizationResult } from "../optimizer/run_optimization.ts";
-import type { JobKind, JobStatus } from "./job_store.ts";
+import type { JobErrorDetails, JobKind, JobRecord, JobStatus } from "./job_store.ts";
 
 /**
  * Set on a `snapshot` the hub re-sends to a slow client after dropping droppable messages
@@ -140,6 +140,8 @@ export interface CompleteData {
 export interface ErrorData {
   status: JobStatus;
   error: string;
+  /** The job's `error_details` (see the status endpoint), when it has any. */
+  details?: JobErrorDetails;
 }
 
 /** A `snapshot` message (`job_id` is `"*"` for the all-jobs snapshot). */
@@ -198,3 +200,10 @@ export type WsMessageType = WsMessage["type"];
 
 /** The data of the message of type `T`. */
 export type WsMessageData<T extends WsMessageType> = Extract<WsMessage, { type: T }>["data"];
+
+/** The `error` message that ends a failed or cancelled job's stream (live or replayed). */
+export function errorMessageOf(rec: JobRecord): ErrorMessage {
+  const data: ErrorData = { status: rec.status, error: rec.error ?? rec.status };
+  if (rec.errorDetails) data.details = rec.errorDetails;
+  return { type: "error", job_id: rec.id, data };
+}

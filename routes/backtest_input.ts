@@ -11,6 +11,8 @@ import { type ConfigInput, parseSizing, resolveConfig } from "../engine/config.t
 import { TEMPLATES } from "../examples/index.ts";
 import { DataFileError, loadBars } from "../market/load_bars.ts";
 import { SandboxError } from "../jobs/sandbox.ts";
+import type { JobFailure } from "../jobs/job_queue.ts";
+import type { JobErrorDetails } from "../jobs/job_store.ts";
 import { ApiError, limitError } from "./api_error.ts";
 import type { BacktestRequest } from "./schemas.ts";
 import type { ServerLimits } from "./server_options.ts";
@@ -152,6 +154,12 @@ export async function prepareBacktest(
 }
 
 /**
+ * Most characters of console output an error's details keep (the API's answer, and a failed
+ * job's record, which is one KV value of at most 64 KiB with its notes and summary).
+ */
+export const ERROR_LOG_CHARS = 8000;
+
+/**
  * Maps an error from preparing or running a backtest to the API error a client should see,
  * or null for an unexpected (internal) error.
  */
@@ -162,7 +170,7 @@ export function toApiError(err: unknown): ApiError | null {
       kind: err.kind,
       bar: err.bar,
       diagnostics: err.diagnostics,
-      logs: err.logs.slice(-50),
+      logs: lastLines(err.logs, ERROR_LOG_CHARS),
     };
     if (err.kind === "compile") {
       return new ApiError(422, "strategy_compile_error", err.message, details);
@@ -200,4 +208,42 @@ export function toApiError(err: unknown): ApiError | null {
     );
   }
   return null;
+}
+
+/**
+ * What a failed job stores for a known error: the API error's message, code and details
+ * (their logs already cut to {@link ERROR_LOG_CHARS}). Null for an unexpected (internal)
+ * error.
+ */
+export function jobFailure(err: unknown): JobFailure | null {
+  const known = toApiError(err);
+  if (known === null) return null;
+  const details: JobErrorDetails = { code: known.code };
+  if (known.details !== null && typeof known.details === "object") {
+    Object.assign(details, known.details, { code: known.code });
+  }
+  if (Array.isArray(details.diagnostics)) details.diagnostics = details.diagnostics.slice(0, 20);
+  return { message: known.message, details };
+}
+
+/**
+ * The last of `lines` that fit in `chars` characters, in order; the oldest kept line is cut
+ * at its end when it alone does not fit, and a first line says how many were left out.
+ */
+export function lastLines(lines: readonly unknown[], chars: number): string[] {
+  const kept: string[] = [];
+  let left = chars;
+  let i = lines.length - 1;
+  for (; i >= 0 && left > 0; i--) {
+    const line = String(lines[i]);
+    if (line.length > left) {
+      kept.push(line.slice(0, left) + "…");
+      left = 0;
+    } else {
+      kept.push(line);
+      left -= line.length;
+    }
+  }
+  if (i >= 0) kept.push(`[${i + 1} earlier line${i === 0 ? "" : "s"} not kept]`);
+  return kept.reverse();
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Context } from "hono";
-import type { JobKind, JobRecord } from "../jobs/job_store.ts";
+import type { JobErrorDetails, JobKind, JobRecord } from "../jobs/job_store.ts";
 import { JobStateError } from "../jobs/job_store.ts";
 import { QueueFullError } from "../jobs/job_queue.ts";
 import { ApiError, limitError } from "./api_error.ts";
@@ -19,6 +19,11 @@ export interface JobView {
   progress: number;
   equity: number | null;
   error: string | null;
+  /**
+   * A failure's code and details, as the synchronous endpoints' error `details` (a strategy
+   * error: `kind`, `bar`, the last lines of its console output in `logs`); null otherwise.
+   */
+  error_details: JobErrorDetails | null;
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
@@ -37,6 +42,7 @@ export function jobView(rec: JobRecord, s: AppServices): JobView {
     progress: live?.progress ?? rec.progress,
     equity: live?.equity ?? null,
     error: rec.error,
+    error_details: rec.errorDetails ?? null,
     created_at: rec.createdAt,
     started_at: rec.startedAt,
     finished_at: rec.finishedAt,

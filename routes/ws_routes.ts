@@ -9,7 +9,12 @@
  */
 import { Hono } from "hono";
 import type { JobRecord } from "../jobs/job_store.ts";
-import type { CompleteData, SnapshotMessage, WsMessage } from "../jobs/ws_messages.ts";
+import {
+  type CompleteData,
+  errorMessageOf,
+  type SnapshotMessage,
+  type WsMessage,
+} from "../jobs/ws_messages.ts";
 import { ApiError } from "./api_error.ts";
 import type { AppServices } from "./app_services.ts";
 import { checkOrigin } from "./security.ts";
@@ -43,11 +48,7 @@ async function finishedJobMessages(rec: JobRecord, s: AppServices): Promise<WsMe
     } else data.result_url = url;
     return [snapshot, { type: "complete", job_id: rec.id, data }];
   }
-  return [snapshot, {
-    type: "error",
-    job_id: rec.id,
-    data: { status: rec.status, error: rec.error ?? rec.status },
-  }];
+  return [snapshot, errorMessageOf(rec)];
 }
 
 /** The WebSocket routes. */

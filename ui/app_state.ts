@@ -66,6 +66,8 @@ export interface JobView {
   liveTrades: TradeRecord[];
   result: BacktestResult | null;
   error: string | null;
+  /** The strategy's last console lines before it failed (from the error's details). */
+  errorLogs: string[];
   /** Optimization points so far. */
   points: ScatterPoint[];
   done: number | null;

@@ -71,6 +71,13 @@ function errorText(e: unknown): string {
   return text.replace(ANSI, "");
 }
 
+/** The console lines in a failure's details (`error_details` or a WebSocket error's `details`). */
+function failureLogs(details: unknown): string[] | null {
+  if (details === null || typeof details !== "object") return null;
+  const logs = (details as { logs?: unknown }).logs;
+  return Array.isArray(logs) ? logs.map((l) => String(l).replace(ANSI, "")) : null;
+}
+
 function update(id: string, fn: (j: JobView) => JobView): void {
   const list = jobs.value;
   const i = list.findIndex((j) => j.id === id);
@@ -92,6 +99,7 @@ function ensureJob(id: string, kind: JobView["kind"], label?: string): void {
     liveTrades: [],
     result: null,
     error: null,
+    errorLogs: [],
     points: [],
     done: null,
     total: null,
@@ -133,6 +141,7 @@ interface JobPatch {
   status?: unknown;
   progress?: unknown;
   error?: string | null;
+  error_details?: unknown;
   result?: AnyResult | null;
   /** Optimization combinations finished so far (scatter points). */
   points?: unknown;
@@ -153,6 +162,7 @@ function applyPatch(id: string, p: JobPatch, kindHint?: JobView["kind"]): void {
       progress: status === "completed" ? 1 : progress,
       result: kind === "backtest" ? (backtestResult(p.result) ?? j.result) : null,
       error: p.error !== undefined && p.error !== null ? errorText(p.error) : j.error,
+      errorLogs: failureLogs(p.error_details) ?? j.errorLogs,
       points: mergePoints(mergePoints(j.points, p.points), optimizationCombos(p.result)),
       done: typeof p.done === "number" ? p.done : j.done,
       total: typeof p.total === "number" ? p.total : j.total,
@@ -227,6 +237,7 @@ export function applyMessage(msg: WatchMessage): void {
         ...j,
         status: toStatus(msg.data.status) ?? "failed",
         error: errorText(msg.data.error ?? "failed"),
+        errorLogs: failureLogs(msg.data.details) ?? j.errorLogs,
       }));
       stopWatch(id);
       break;

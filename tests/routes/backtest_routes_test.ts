@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { TEMPLATES } from "../../examples/index.ts";
 import type { BacktestRequest } from "../../client/mod.ts";
+import { ERROR_LOG_CHARS } from "../../routes/backtest_input.ts";
 import {
   collectWs,
   failure,
@@ -325,6 +326,50 @@ Deno.test("A backtest job whose strategy throws ends failed with the reason", as
     assert.equal(end.status, "failed");
     assert.match(end.error!, /bad bar/);
     assert.doesNotMatch(end.error!, /at .*\.ts:\d+/); // no stack trace
+    assert.equal(end.error_details?.code, "strategy_runtime_error");
+    assert.equal(end.error_details?.kind, "runtime");
+    assert.deepEqual(end.error_details?.logs, []); // it printed nothing
+  } finally {
+    await srv.shutdown();
+  }
+});
+
+Deno.test("A failed backtest job keeps the strategy's last console lines, bounded, over the API and the WebSocket", async () => {
+  const srv = await startTestServer();
+  try {
+    // 400 lines of 100 characters: more than a failed job keeps (ERROR_LOG_CHARS).
+    const start = await srv.api.startBacktest({
+      strategy: {
+        code: `export default class S {
+          OnData(d) {
+            if (d.length === 20) {
+              for (let i = 0; i < 400; i++) console.log("line " + i + " " + "x".repeat(90));
+              console.log("last words");
+              throw new Error("gave up");
+            }
+            return 0;
+          }
+        }`,
+      },
+      data: { bars: await googRows(100) },
+    });
+    const end = await waitForJob(srv, start.job_id);
+    assert.equal(end.status, "failed");
+    const details = end.error_details!;
+    assert.equal(details.code, "strategy_runtime_error");
+    assert.equal(details.bar, 19);
+    const logs = details.logs as string[];
+    assert.match(logs.at(-1)!, /last words$/);
+    assert.match(logs.at(-2)!, /line 399 x+$/);
+    assert.match(logs[0], /^\[\d+ earlier lines not kept\]$/);
+    const chars = logs.slice(1).reduce((a, l) => a + l.length, 0);
+    assert.ok(chars <= ERROR_LOG_CHARS + 1, `${chars} characters kept`);
+    assert.ok(chars > ERROR_LOG_CHARS / 2, `${chars} characters kept`);
+    // A late WebSocket watcher gets the same details in the closing error message.
+    const late = await collectWs(srv.jobSocketUrl(start.job_id));
+    const last = late.messages.at(-1)!;
+    assert.equal(last.type, "error");
+    assert.deepEqual(last.data.details, details);
   } finally {
     await srv.shutdown();
   }

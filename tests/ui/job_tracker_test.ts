@@ -99,6 +99,18 @@ Deno.test("applyMessage() marks failures and cancellations and strips terminal c
   assert.equal(job("b4")?.error, "StrategyError at bar 12");
   applyMessage({ type: "error", job_id: "b5", data: { status: "cancelled", error: "cancelled" } });
   assert.equal(job("b5")?.status, "cancelled");
+  assert.deepEqual(job("b5")?.errorLogs, []);
+  // A strategy failure brings the strategy's last console lines in its details.
+  applyMessage({
+    type: "error",
+    job_id: "b7",
+    data: {
+      status: "failed",
+      error: "OnData threw on bar 3",
+      details: { code: "strategy_runtime_error", logs: ["init hello", "\x1b[32mgreen\x1b[0m"] },
+    },
+  });
+  assert.deepEqual(job("b7")?.errorLogs, ["init hello", "green"]);
 });
 
 Deno.test("applyMessage() merges optimization points by combination (no duplicates)", () => {

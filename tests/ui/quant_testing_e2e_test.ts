@@ -263,6 +263,22 @@ Deno.test({
       await page.locator("#job-list").scrollIntoViewIfNeeded();
       await page.screenshot({ path: new URL("e2e_cancelled_1280x800.png", OUT).pathname });
 
+      // -- a strategy that prints and then fails: the error and its output in the job list ---
+      await page.click(".cm-content");
+      await page.keyboard.press("Control+A");
+      await page.keyboard.type(
+        "export default class Fails {\n  OnData(data) {\n    if (data.length === 5) " +
+          "console.log(6 * 7);\n    if (data.length === 5) throw new RangeError();\n" +
+          "    return 0;\n  }\n}\n",
+      );
+      await page.click("#backtest-btn");
+      await page.waitForSelector("#job-list .badge.failed", { timeout: 30_000 });
+      await page.click("#job-list .job-logs summary");
+      const output = await page.textContent("#job-list .job-logs pre");
+      assert.match(output ?? "", /Z 42$/m, "the failed job shows the strategy's console output");
+      await page.locator("#job-list .job-logs").scrollIntoViewIfNeeded();
+      await page.screenshot({ path: new URL("e2e_failed_logs.png", OUT).pathname });
+
       // -- phone width -----------------------------------------------------------------------
       await page.setViewportSize({ width: 390, height: 844 });
       await page.evaluate(() => scrollTo(0, 0));
