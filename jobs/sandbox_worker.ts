@@ -7,7 +7,9 @@
  * On its first message ("prepare", posted when the Worker is created, so a spare Worker does
  * this before its job arrives) this file (1) replaces `console` with a bounded per-job
  * capture, (2) removes the ways out it does not need (`Deno.exit`, `self.close`, `Worker`,
- * stdio), and (3) freezes the intrinsics the engine calls on bar arrays, so user code cannot
+ * stdio, and the state shared beyond the isolate: `caches`, blob URLs, `BroadcastChannel`,
+ * `navigator.locks` and `.gpu`, `Deno.openKv`),
+ * and (3) freezes the intrinsics the engine calls on bar arrays, so user code cannot
  * hook a prototype method or getter to observe the engine's full (future) bars. Then it runs
  * exactly one job ("job") and is terminated: every job gets a fresh Worker (a fresh isolate),
  * so prototype pollution never reaches another job, even in a reused sandbox process.
@@ -150,6 +152,9 @@ function refuse(what: string): () => never {
 function harden(): void {
   const d = Deno as unknown as Record<string | symbol, unknown>;
   d.exit = refuse("Deno.exit()");
+  // Signals are the process': a listener replaces the default action (in worker mode, a
+  // running job's SIGTERM listener kept the server from stopping on SIGTERM).
+  d.addSignalListener = refuse("Deno.addSignalListener()");
   for (const k of ["stdin", "stdout", "stderr"]) delete d[k];
   // `Deno[Deno.internal]` exposes runtime internals (core ops) that bypass the rest of this.
   const internal = (Deno as unknown as { internal?: symbol }).internal;
@@ -162,6 +167,33 @@ function harden(): void {
   g.Worker = function Worker() {
     throw new SandboxRefusal("Creating a Worker");
   };
+  // State outside this isolate that needs no permission, each checked on Deno 2.9.6. The
+  // Cache API's storage is the process' (a later job in the same process read what an
+  // earlier one put; it grows on disk); a blob URL's Blob stays in the process after the
+  // Worker ends (a later job fetched it; memory a job could leave behind without bound); a
+  // BroadcastChannel reaches every other Worker of the process (on Deno Deploy, other
+  // isolates too); Web Locks are the process'; `navigator.gpu` is the machine's GPU (worker
+  // mode, beside the optimizer's kernels); `Deno.openKv` (worker mode, where the server runs
+  // with KV) opens a store of its own. A strategy needs none of them.
+  g.BroadcastChannel = function BroadcastChannel() {
+    throw new SandboxRefusal("BroadcastChannel");
+  };
+  for (const name of ["caches", "CacheStorage", "Cache"]) {
+    Object.defineProperty(g, name, {
+      get: refuse(`The Cache API (${name})`),
+      configurable: false,
+    });
+  }
+  const url = URL as unknown as Record<string, unknown>;
+  url.createObjectURL = refuse("URL.createObjectURL()");
+  for (const name of ["locks", "gpu"]) {
+    Object.defineProperty(navigator, name, {
+      get: refuse(`navigator.${name}`),
+      configurable: false,
+    });
+  }
+  // A lazy getter where the unstable API is on: replaced, not assigned.
+  if ("openKv" in d) Object.defineProperty(d, "openKv", { value: refuse("Deno.openKv()") });
   // The intrinsics the engine may call with its own (full-length) bar arrays as `this` or
   // argument; frozen so user code cannot wrap them. Error prototypes stay writable because
   // error subclasses assign `this.name`.

@@ -37,6 +37,7 @@ import { ReplayUnsupported } from "../gpu/replay.ts";
 import { comboMetricsOf } from "./backends/pool_protocol.ts";
 import { ReplayPool } from "./backends/replay_pool.ts";
 import { runWorkerPool, type StrategySource } from "./backends/workers.ts";
+import { runWorkerPoolIsolated } from "./backends/isolated_pool.ts";
 import { expandGrid, type GridSpec, type ParamSet } from "./grid.ts";
 import {
   better,
@@ -117,6 +118,12 @@ export interface RunOptimizationOptions {
    * needs to keep its event loop free. @default 20_000_000
    */
   poolMinBarEvaluations?: number;
+  /**
+   * Run strategy code (not a built-in family) in a subprocess with this V8 heap cap per
+   * isolate (`runWorkerPoolIsolated`): what a server needs, where a Worker at the heap limit
+   * would end the whole process. Absent: in this process' Workers.
+   */
+  isolate?: { memoryMb: number };
 }
 
 /** The source text of a built-in family's example strategy. */
@@ -251,13 +258,17 @@ export async function runOptimization(
   } else if (backend === "workers") {
     const source = "family" in strategy ? await familySource(strategy.family) : strategy;
     info = `engine × ${poolSize} workers`;
-    await runWorkerPool(req.bars, source, combos, {
+    const poolOpts = {
       size: req.workers,
       comboTimeoutMs: "family" in strategy ? undefined : req.comboTimeoutMs ?? 120_000,
       config: req.config,
       onChunk: report,
       signal: opts.signal,
-    });
+    };
+    if (opts.isolate && !("family" in strategy)) {
+      info += `, in a subprocess (heap cap ${opts.isolate.memoryMb} MB)`;
+      await runWorkerPoolIsolated(req.bars, source, combos, { ...poolOpts, ...opts.isolate });
+    } else await runWorkerPool(req.bars, source, combos, poolOpts);
   } else {
     const family = (strategy as { family: FamilyId }).family;
     const kernel = await _kernel(backend);

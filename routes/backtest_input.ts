@@ -11,6 +11,7 @@ import { type ConfigInput, parseSizing, resolveConfig } from "../engine/config.t
 import { TEMPLATES } from "../examples/index.ts";
 import { DataFileError, loadBars } from "../market/load_bars.ts";
 import { SandboxError } from "../jobs/sandbox.ts";
+import { OptimizationMemoryError } from "../optimizer/backends/isolated_pool.ts";
 import type { JobFailure } from "../jobs/job_queue.ts";
 import type { JobErrorDetails } from "../jobs/job_store.ts";
 import { ApiError, limitError } from "./api_error.ts";
@@ -177,6 +178,9 @@ export function toApiError(err: unknown): ApiError | null {
     }
     if (err.kind === "cancelled") return new ApiError(409, "cancelled", err.message, details);
     return new ApiError(422, `strategy_${err.kind}_error`, err.message, details);
+  }
+  if (err instanceof OptimizationMemoryError) {
+    return new ApiError(422, "strategy_memory_error", err.message, { kind: "memory" });
   }
   if (err instanceof BackendUnavailableError) {
     return new ApiError(422, "backend_unavailable", err.message, { backend: err.backend });

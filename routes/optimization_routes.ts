@@ -29,6 +29,7 @@ import {
 } from "./job_view.ts";
 import { type OptimizationRequest, OptimizationRequestSchema } from "./schemas.ts";
 import { resolveDataset } from "../market/datasets.ts";
+import { DEFAULT_SANDBOX_LIMITS, sandboxMode } from "../jobs/sandbox.ts";
 
 /** Number of combinations a request asks for (before constraints), for `maxGridSize`. */
 export function requestedCombos(req: OptimizationRequest): number {
@@ -93,6 +94,11 @@ export function optimizationRunner(s: AppServices): JobRunner {
       const result = await runOptimization(req, {
         // Never run a kernel on the server's event loop: always in a worker pool.
         poolMinBarEvaluations: 0,
+        // Strategy code runs a process away where that is allowed, as backtests do: a memory
+        // bomb there ends that process, not the server.
+        isolate: sandboxMode() === "process"
+          ? { memoryMb: DEFAULT_SANDBOX_LIMITS.memoryMb }
+          : undefined,
         signal: ctx.signal,
         onProgress: (p) =>
           ctx.progress({

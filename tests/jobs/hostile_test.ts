@@ -335,6 +335,55 @@ for (const mode of ["process", "worker"] as SandboxMode[]) {
     await assertHostHealthy();
   });
 
+  test("the Cache API, blob URLs, BroadcastChannel, Web Locks, WebGPU, Deno.openKv and signal listeners are refused (state beyond the job)", async () => {
+    // Without this, a job's cache entry outlived it: the next job in the same process read it.
+    await expectFailure(
+      strategy("return 0;", `await caches.open("x");`),
+      "permission",
+      /The Cache API \(caches\) is not allowed/,
+    );
+    await expectFailure(
+      strategy("return 0;", `typeof CacheStorage;`),
+      "permission",
+      /The Cache API \(CacheStorage\) is not allowed/,
+    );
+    await expectFailure(
+      strategy(`new BroadcastChannel("jobs").postMessage(data.length); return 0;`),
+      "permission",
+      /BroadcastChannel is not allowed/,
+    );
+    // Without this, the Blob outlived the job: a later job fetched it by its URL.
+    await expectFailure(
+      strategy("return 0;", `URL.createObjectURL(new Blob(["left behind"]));`),
+      "permission",
+      /URL\.createObjectURL\(\) is not allowed/,
+    );
+    await expectFailure(
+      strategy("return 0;", `await navigator.locks.request("held", () => new Promise(() => {}));`),
+      "permission",
+      /navigator\.locks is not allowed/,
+    );
+    await expectFailure(
+      strategy("return 0;", `await navigator.gpu?.requestAdapter();`),
+      "permission",
+      /navigator\.gpu is not allowed/,
+    );
+    await expectFailure(
+      strategy("return 0;", `Deno.addSignalListener("SIGTERM", () => {});`),
+      "permission",
+      /Deno\.addSignalListener\(\) is not allowed/,
+    );
+    // Worker mode shares this process' unstable KV API; the sandbox process has none.
+    const kv = strategy(
+      "return 0;",
+      `if (typeof Deno.openKv !== "function") throw new Error("absent");
+      await Deno.openKv();`,
+    );
+    if (mode === "worker") await expectFailure(kv, "permission", /Deno\.openKv\(\) is not allowed/);
+    else await expectFailure(kv, "runtime", /absent/);
+    await assertHostHealthy();
+  });
+
   test("creating a Worker is refused", async () => {
     await expectFailure(
       strategy(`new Worker("data:text/javascript,1", { type: "module" }); return 0;`),

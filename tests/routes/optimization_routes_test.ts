@@ -139,3 +139,31 @@ Deno.test("POST /api/optimization/start answers 400, 413 naming maxGridSize, and
     await srv.shutdown();
   }
 });
+
+Deno.test("An optimization whose strategy is a memory bomb fails saying so, and the server carries on", async () => {
+  const srv = await startTestServer();
+  try {
+    const start = await srv.api.startOptimization({
+      strategy: {
+        code: `export default class Bomb {
+          params = { n: 1 };
+          OnData() { const a = []; for (;;) a.push(new Array(1e6).fill(Math.random())); }
+        }`,
+      },
+      data: { bars: await googRows(100) },
+      grid: { params: { n: { min: 1, max: 2, step: 1 } } },
+    });
+    const end = await waitForJob(srv, start.job_id, "optimization", 60_000);
+    assert.equal(end.status, "failed");
+    assert.match(end.error!, /ran out of memory/);
+    assert.equal(end.error_details?.code, "strategy_memory_error");
+    // Still serving: a backtest runs to the end.
+    const after = await srv.api.execute({
+      strategy: { template: "sma_cross" },
+      data: { bars: await googRows(100) },
+    });
+    assert.equal(after.bars.count, 100);
+  } finally {
+    await srv.shutdown();
+  }
+});
