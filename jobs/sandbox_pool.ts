@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { cappedDenoArgs, readRssBytes } from "./capped_process.ts";
 import type { BacktestResult, Bars, TradeRecord } from "../engine/types.ts";
 import { barsFileHolds, writeBarsFile } from "./bars_file.ts";
 import { MALLOC_TUNABLES } from "./malloc_tunables.ts";
@@ -180,15 +181,6 @@ class FrameReader {
   }
 }
 
-function readRssBytes(pid: number): number | null {
-  try {
-    const statm = Deno.readTextFileSync(`/proc/${pid}/statm`);
-    return Number(statm.split(" ")[1]) * 4096;
-  } catch {
-    return null;
-  }
-}
-
 /** Reads the encoded result the host wrote to `path` (see `ResultFileInfo`). */
 function readResultFile(
   path: string,
@@ -253,19 +245,11 @@ class SandboxProcess {
     this.barsPath = `${this.dir}/bars`;
     this.resultPath = `${this.dir}/result`;
     this.child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--quiet",
-        "--no-prompt",
-        "--no-config",
-        "--no-lock",
-        "--unstable-worker-options",
-        `--v8-flags=--max-old-space-size=${Math.ceil(memoryMb)}`,
-        `--allow-read=${[...READABLE, this.dir].join(",")}`,
+      args: cappedDenoArgs(memoryMb, [...READABLE, this.dir], [
         `--allow-write=${this.dir}`,
         HOST_URL.href,
         this.dir,
-      ],
+      ]),
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",

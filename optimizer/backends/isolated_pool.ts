@@ -13,6 +13,7 @@
  * @module
  */
 import type { Bars } from "../../engine/types.ts";
+import { cappedDenoArgs, readRssBytes } from "../../jobs/capped_process.ts";
 import type { ParamSet } from "../grid.ts";
 import type { ComboMetrics } from "../objective.ts";
 import {
@@ -41,17 +42,6 @@ const READABLE = [new URL("../../engine/", import.meta.url), new URL("../", impo
   .map((u) => decodeURIComponent(u.pathname));
 const RSS_POLL_MS = 25;
 const MAX_STDERR = 64 * 1024;
-const PAGE_BYTES = 4096;
-
-/** Resident memory of `pid` in MB, or NaN once it has gone. */
-function residentMb(pid: number): number {
-  try {
-    const pages = Number(Deno.readTextFileSync(`/proc/${pid}/statm`).split(" ")[1]);
-    return pages * PAGE_BYTES / 2 ** 20;
-  } catch {
-    return NaN;
-  }
-}
 
 /** Rebuilds the subprocess' error as the type the caller maps (RangeError: bad input). */
 function errorOf(name: string, message: string): Error {
@@ -82,17 +72,7 @@ export async function runWorkerPoolIsolated(
   const size = Math.max(1, Math.min(opts.size ?? defaultPoolSize(), total));
   const rssCapMb = (size + 1) * memoryMb + 256;
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--no-prompt",
-      "--no-config",
-      "--no-lock",
-      "--unstable-worker-options",
-      `--v8-flags=--max-old-space-size=${Math.ceil(memoryMb)}`,
-      `--allow-read=${READABLE.join(",")}`,
-      HOST_URL.href,
-    ],
+    args: cappedDenoArgs(memoryMb, READABLE, [HOST_URL.href]),
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
@@ -111,7 +91,7 @@ export async function runWorkerPoolIsolated(
   const onAbort = () => stop(opts.signal?.reason ?? new DOMException("Aborted", "AbortError"));
   opts.signal?.addEventListener("abort", onAbort, { once: true });
   const watchdog = setInterval(() => {
-    const mb = residentMb(child.pid);
+    const mb = (readRssBytes(child.pid) ?? 0) / 2 ** 20;
     if (mb > rssCapMb) {
       stop(
         new OptimizationMemoryError(
