@@ -7,7 +7,7 @@
 import { useEffect, useRef } from "preact/hooks";
 import { useSignal, useSignalEffect } from "@preact/signals";
 import type { EditorView } from "@codemirror/view";
-import { code, compileState, diagnostics, selectedTemplate, templates } from "../ui/app_state.ts";
+import { code, compileStatus, diagnostics, selectedTemplate, templates } from "../ui/app_state.ts";
 import { compile, selectTemplate } from "../ui/strategy_session.ts";
 
 type EditorModule = typeof import("../ui/code_editor.ts");
@@ -53,7 +53,7 @@ export default function StrategyEditor() {
     if (ready.value && view.current && cm.current) cm.current.showDiagnostics(view.current, d);
   });
 
-  const state = compileState.value;
+  const state = compileStatus.value;
   const diags = diagnostics.value;
   const tpl = templates.value.find((t) => t.id === selectedTemplate.value);
 

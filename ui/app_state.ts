@@ -103,9 +103,24 @@ export const selectedTemplate = signal<string>("");
 /** The editor's current text (the editor writes it; compile and run read it). */
 export const code = signal<string>("");
 export const diagnostics = signal<Diagnostic[]>([]);
-export const compileState = signal<
-  { kind: "idle" | "pending" | "ok" | "error"; message: string }
->({ kind: "idle", message: "" });
+/** What the last compile said, and of which text (`source`: the editor's code it compiled). */
+export interface CompileState {
+  kind: "idle" | "pending" | "ok" | "error";
+  message: string;
+  source?: string;
+}
+export const compileState = signal<CompileState>({ kind: "idle", message: "" });
+/**
+ * The compile state as the editor shows it: a verdict on an older text is stale once the code
+ * is edited (a "Compiled" next to code that no longer compiles would mislead).
+ */
+export const compileStatus = computed<CompileState>(() => {
+  const s = compileState.value;
+  if ((s.kind === "ok" || s.kind === "error") && s.source !== code.value) {
+    return { kind: "idle", message: "Edited since the last compile" };
+  }
+  return s;
+});
 export const paramRows = signal<ParamRow[]>([]);
 /** Grid constraints, comma-separated, e.g. "fast < slow". */
 export const constraints = signal<string>("");

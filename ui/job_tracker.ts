@@ -307,6 +307,16 @@ export function strategySpec(): BacktestRequest["strategy"] {
   return t && t.code === code.value ? { template: t.id } : { code: code.value };
 }
 
+/**
+ * What a run is labelled with: the template's id while the editor holds its code verbatim,
+ * "<id> (edited)" once the code was changed, "custom" for code of no template.
+ */
+export function strategyLabel(): string {
+  const t = templates.value.find((x) => x.id === selectedTemplate.value);
+  if (!t) return "custom";
+  return t.code === code.value ? t.id : `${t.id} (edited)`;
+}
+
 /** The data part of a request, from the run settings. */
 export function dataSpec(): BacktestRequest["data"] {
   const s = settings.value;
@@ -345,7 +355,7 @@ function singleParams(): Record<string, number | string | boolean> {
 }
 
 function describe(params: Record<string, unknown>): string {
-  const t = selectedTemplate.value || "custom";
+  const t = strategyLabel();
   const p = Object.entries(params).map(([k, v]) => `${k}=${v}`).join(" ");
   return p ? `${t} ${p}` : t;
 }
@@ -431,7 +441,7 @@ export async function startOptimization(): Promise<string | null> {
       update(id, (j) => ({
         ...j,
         kind: "optimization",
-        label: `${selectedTemplate.value || "custom"} grid ×${count}`,
+        label: `${strategyLabel()} grid ×${count}`,
         total: j.total ?? count,
       }));
       selectedOptimizationId.value = id;

@@ -143,14 +143,15 @@ function toDiagnostics(
 
 /** Compiles the editor's code; diagnostics go to the editor, params to the table. */
 export async function compile(): Promise<boolean> {
-  compileState.value = { kind: "pending", message: "Compiling…" };
+  const source = code.value;
+  compileState.value = { kind: "pending", message: "Compiling…", source };
   try {
-    const res = await pageClient().compile(code.value);
+    const res = await pageClient().compile(source);
     if (!res.ok) {
       const diags = toDiagnostics(res.diagnostics);
       batch(() => {
         diagnostics.value = diags;
-        compileState.value = { kind: "error", message: `${diags.length} problem(s)` };
+        compileState.value = { kind: "error", message: `${diags.length} problem(s)`, source };
       });
       return false;
     }
@@ -161,6 +162,7 @@ export async function compile(): Promise<boolean> {
       compileState.value = {
         kind: "ok",
         message: warnings.length ? `Compiled with ${warnings.length} warning(s)` : "Compiled",
+        source,
       };
     });
     return true;
@@ -171,6 +173,7 @@ export async function compile(): Promise<boolean> {
       compileState.value = {
         kind: "error",
         message: err instanceof ApiClientError ? err.message : String(err),
+        source,
       };
     });
     return false;

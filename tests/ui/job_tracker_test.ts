@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
-import { jobs } from "../../ui/app_state.ts";
-import { applyMessage } from "../../ui/job_tracker.ts";
+import {
+  code,
+  compileState,
+  compileStatus,
+  jobs,
+  selectedTemplate,
+  templates,
+} from "../../ui/app_state.ts";
+import { applyMessage, strategyLabel, strategySpec } from "../../ui/job_tracker.ts";
 import type { BacktestResult, OptimizationResult, TradeRecord } from "../../client/mod.ts";
 
 function job(id: string) {
@@ -172,4 +179,39 @@ Deno.test("applyMessage() upserts every job of a /ws/backtests snapshot", () => 
   assert.equal(job("q1")?.status, "queued");
   assert.equal(job("r1")?.kind, "optimization");
   assert.equal(job("r1")?.progress, 0.4);
+});
+
+Deno.test("strategyLabel() names the template, marks edited code, and says custom otherwise", () => {
+  const sma = "export default class SmaCross { OnData() { return 0; } }";
+  templates.value = [{
+    id: "sma_cross",
+    name: "SMA cross",
+    description: "",
+    code: sma,
+    params: {},
+  }];
+  selectedTemplate.value = "sma_cross";
+  code.value = sma;
+  assert.equal(strategyLabel(), "sma_cross");
+  assert.deepEqual(strategySpec(), { template: "sma_cross" });
+  code.value = sma.replace("return 0", "return 1");
+  assert.equal(strategyLabel(), "sma_cross (edited)");
+  assert.deepEqual(strategySpec(), { code: code.value });
+  selectedTemplate.value = "";
+  assert.equal(strategyLabel(), "custom");
+});
+
+Deno.test("compileStatus turns stale once the compiled code is edited, and back when restored", () => {
+  code.value = "export default class A { OnData() { return 0; } }";
+  compileState.value = { kind: "ok", message: "Compiled", source: code.value };
+  assert.equal(compileStatus.value.message, "Compiled");
+  code.value += "\n// edited";
+  assert.deepEqual(compileStatus.value, { kind: "idle", message: "Edited since the last compile" });
+  code.value = "export default class A { OnData() { return 0; } }";
+  assert.equal(compileStatus.value.kind, "ok");
+  // an error verdict goes stale the same way; a pending compile is shown as it is
+  compileState.value = { kind: "error", message: "1 problem(s)", source: "broken" };
+  assert.equal(compileStatus.value.kind, "idle");
+  compileState.value = { kind: "pending", message: "Compiling…", source: "other" };
+  assert.equal(compileStatus.value.kind, "pending");
 });

@@ -10,6 +10,7 @@ import { startServer } from "../../main.ts";
 import {
   code,
   compileState,
+  compileStatus,
   datasets,
   jobs,
   paramRows,
@@ -54,6 +55,10 @@ Deno.test("The page's actions load, compile, backtest and optimize through the t
 
     assert.equal(await compile(), true);
     assert.equal(compileState.value.kind, "ok");
+    const compiled = code.value;
+    code.value = compiled + "\n// an edit";
+    assert.equal(compileStatus.value.message, "Edited since the last compile");
+    code.value = compiled;
     code.value = "export default class S {\n  OnData( {\n}";
     assert.equal(await compile(), false);
     assert.equal(compileState.value.kind, "error");
@@ -64,6 +69,7 @@ Deno.test("The page's actions load, compile, backtest and optimize through the t
     assert.ok(id, "startBacktest() failed");
     await until(() => jobs.value.find((j) => j.id === id)?.status === "completed", "the run");
     const run = jobs.value.find((j) => j.id === id)!;
+    assert.equal(run.label, "sma_cross fast=5 slow=20");
     assert.deepEqual(run.result, await api.backtestResult(id));
     assert.equal(run.progress, 1);
     const closed = run.result!.trades.filter((t) => t.exitTime !== null);

@@ -159,6 +159,18 @@ Deno.test({
       );
       assert.equal(await page.locator("#diagnostics li.error").count(), 0);
       assert.equal(await page.locator("#param-table tbody tr").count(), 2);
+      // an edit makes that verdict stale; undoing it brings the verdict back (same text)
+      await page.click(".cm-content");
+      await page.keyboard.press("Control+End");
+      await page.keyboard.type("\n// an edit");
+      await page.waitForFunction(() =>
+        document.querySelector("#compile-status")?.textContent === "Edited since the last compile"
+      );
+      for (let i = 0; i < 5; i++) {
+        if ((await page.textContent("#compile-status"))?.startsWith("Compiled")) break;
+        await page.keyboard.press("Control+z");
+      }
+      assert.match((await page.textContent("#compile-status")) ?? "", /^Compiled/);
 
       // -- a backtest: live job, then the curve, metrics and trades ---------------------------
       await page.click("#backtest-btn");
