@@ -100,6 +100,22 @@
  * the fourth on (three fresh processes). That means reusing a Worker across jobs, which lets a
  * job's leftovers (globals, timers, `FinalizationRegistry` callbacks, state in modules it
  * imported, such as `data:` ones) reach the next; it is not done.
+ * Measured after that and left out (a 1M-bar job through a one-process pool, medians of 7,
+ * the machine's noise ±50 ms around 280–320 ms): V8 flags for the sandbox process
+ * (`--no-lazy-feedback-allocation`, lower `--invocation-count-for-turbofan`, `-for-maglev`,
+ * `-for-osr`, `--osr-from-maglev`, `--always-sparkplug`, `--initial-heap-size=200`,
+ * `--no-flush-bytecode`) moved nothing beyond the noise; `--no-maglev`,
+ * `--no-concurrent-recompilation`, `--single-threaded-gc` and `--efficiency-mode` made it
+ * slower (350–440 ms). A warm-up through the job's own code path (a structured-clone-built job
+ * message, the job's progress and trade closures) cut the deoptimizations inside a 1M-bar job
+ * from ~30 to ~6 (`--trace-deopt`) with no change in time. A Worker kept for the next job of
+ * the same code (a fresh module instance each) ran ten jobs in 725, 357, 306, 231, 244, 156,
+ * 160, 171, 237, 305 ms, and in the bench's mix of sizes its runs were slower than a fresh
+ * Worker's (316 against 263 ms). `node:worker_threads`' `resourceLimits` do cap one thread's
+ * heap in Deno 2.9.6 (the thread ends with `ERR_WORKER_OUT_OF_MEMORY`, the process lives), but
+ * such a thread shares its parent's permissions (a revoke in it revoked the parent's), still
+ * imported a local file after revoking read, and under a Worker with its own permissions its
+ * out-of-memory end was not reported within 20 s: no in-process heap cap to build on yet.
  *
  * @module
  */
