@@ -55,13 +55,16 @@ export function parseConstraint(text: string): Constraint {
   return { lhs: operand(m[1]), op: m[2] as Constraint["op"], rhs: operand(m[3]) };
 }
 
-/** Values of one range spec, rounded to the step's decimals so 0.1 steps do not drift. */
-export function rangeValues(name: string, spec: ParamSpec): ParamValue[] {
+/**
+ * How many values one range spec has, checked as `rangeValues` checks it, without building
+ * them: a request of twenty 5M-value axes is refused in microseconds, not after 10^8 values.
+ */
+export function rangeCount(name: string, spec: ParamSpec): number {
   if ("values" in spec) {
     if (!Array.isArray(spec.values) || spec.values.length === 0) {
       throw new RangeError(`Parameter "${name}": values must be a non-empty list`);
     }
-    return [...spec.values];
+    return spec.values.length;
   }
   const { min, max, step } = spec;
   for (const [k, v] of [["min", min], ["max", max], ["step", step]] as const) {
@@ -75,10 +78,28 @@ export function rangeValues(name: string, spec: ParamSpec): ParamValue[] {
   if (count > MAX_GRID_SIZE) {
     throw new RangeError(`Parameter "${name}": ${count} values is more than ${MAX_GRID_SIZE}`);
   }
-  const decimals = Math.max(_decimals(min), _decimals(step));
+  return count;
+}
+
+/** Values of one range spec, rounded to the step's decimals so 0.1 steps do not drift. */
+export function rangeValues(name: string, spec: ParamSpec): ParamValue[] {
+  const count = rangeCount(name, spec);
+  if ("values" in spec) return [...spec.values];
   const out: number[] = new Array(count);
-  for (let i = 0; i < count; i++) out[i] = Number((min + i * step).toFixed(decimals));
+  for (let i = 0; i < count; i++) out[i] = _rangeValue(spec, i);
   return out;
+}
+
+/** The `i`-th value of a checked axis (`rangeValues(name, spec)[i]` without building it). */
+export function rangeValueAt(name: string, spec: ParamSpec, i: number): ParamValue {
+  const count = rangeCount(name, spec);
+  if (!(i >= 0 && i < count)) throw new RangeError(`Parameter "${name}": no value ${i}`);
+  return "values" in spec ? spec.values[i] : _rangeValue(spec, i);
+}
+
+function _rangeValue(spec: { min: number; step: number }, i: number): number {
+  const decimals = Math.max(_decimals(spec.min), _decimals(spec.step));
+  return Number((spec.min + i * spec.step).toFixed(decimals));
 }
 
 function _decimals(x: number): number {
@@ -163,11 +184,31 @@ function _operand(params: ParamSet, x: string | number): ParamValue {
   return params[x];
 }
 
-/** Number of combinations before constraints. */
+/** Number of combinations before constraints (each axis checked, none built). */
 export function gridSize(spec: GridSpec): number {
   let n = 1;
-  for (const [name, p] of Object.entries(spec.params)) n *= rangeValues(name, p).length;
+  for (const [name, p] of Object.entries(spec.params)) n *= rangeCount(name, p);
   return n;
+}
+
+/**
+ * Checks a grid's constraints without expanding it: each must parse, and each name it uses
+ * must be a grid parameter or one of `fixed` (what `satisfies` would find missing only when
+ * the first combination is tried, after the data was loaded).
+ */
+export function checkConstraints(spec: GridSpec, fixed: ParamSet = {}): Constraint[] {
+  const out = (spec.constraints ?? []).map(parseConstraint);
+  for (const c of out) {
+    for (const x of [c.lhs, c.rhs]) {
+      if (typeof x === "string" && !(x in spec.params) && !(x in fixed)) {
+        const known = [...Object.keys(spec.params), ...Object.keys(fixed)];
+        throw new RangeError(
+          `Constraint refers to unknown parameter "${x}" (the grid has ${known.join(", ")})`,
+        );
+      }
+    }
+  }
+  return out;
 }
 
 /**
@@ -183,13 +224,14 @@ export function gridSize(spec: GridSpec): number {
  */
 export function expandGrid(spec: GridSpec, fixed: ParamSet = {}): ParamSet[] {
   const names = Object.keys(spec.params);
-  const lists = names.map((n) => rangeValues(n, spec.params[n]));
-  const total = lists.reduce((a, l) => a * l.length, 1);
+  // Counted before any axis is built: a refused grid costs nothing.
+  const total = gridSize(spec);
   if (total > MAX_GRID_SIZE) {
     throw new RangeError(
       `Grid has ${total} combinations, more than ${MAX_GRID_SIZE}; use random search`,
     );
   }
+  const lists = names.map((n) => rangeValues(n, spec.params[n]));
   const constraints = (spec.constraints ?? []).map(parseConstraint);
   const out: ParamSet[] = [];
   const idx = new Array(names.length).fill(0);

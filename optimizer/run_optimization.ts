@@ -32,13 +32,21 @@ import { resolveConfig } from "../engine/config.ts";
 import { annualizationOf } from "../engine/result.ts";
 import type { BacktestConfig, Bars, StrategyClass } from "../engine/types.ts";
 import { CpuKernel, type DecisionKernel, evaluateFamilyGrid } from "../gpu/family_grid.ts";
-import { FAMILIES, type FamilyId, isFamilyId } from "../gpu/families.ts";
+import { FAMILIES, type FamilyId, familyParams, isFamilyId } from "../gpu/families.ts";
 import { ReplayUnsupported } from "../gpu/replay.ts";
 import { comboMetricsOf } from "./backends/pool_protocol.ts";
 import { ReplayPool } from "./backends/replay_pool.ts";
 import { runWorkerPool, type StrategySource } from "./backends/workers.ts";
 import { runWorkerPoolIsolated } from "./backends/isolated_pool.ts";
-import { expandGrid, type GridSpec, type ParamSet } from "./grid.ts";
+import {
+  checkConstraints,
+  expandGrid,
+  gridSize,
+  type GridSpec,
+  type ParamSet,
+  rangeCount,
+  rangeValueAt,
+} from "./grid.ts";
 import {
   better,
   type ComboMetrics,
@@ -171,6 +179,33 @@ async function _kernel(name: "webgpu" | "gpujs" | "cpu"): Promise<DecisionKernel
   }
   const { GpuJsKernel } = await import("../gpu/gpujs_backend.ts");
   return new GpuJsKernel({ mode: "gpu" });
+}
+
+/**
+ * Checks what of a request needs no data: the objective, the filters, the grid's axes (each
+ * counted, none built), its constraints' names, and for a built-in family each parameter's
+ * name and the values the axes and `fixed` give it. Throws `RangeError` / `SyntaxError`
+ * naming the first problem, as `runOptimization` would, later, after loading the bars.
+ */
+export function checkOptimizationRequest(req: Omit<OptimizationRequest, "bars">): void {
+  parseObjective(req.objective ?? "sharpe");
+  for (const f of req.filters ?? []) if (typeof f === "string") parseFilter(f);
+  gridSize(req.grid);
+  const fixed = req.fixed ?? {};
+  checkConstraints(req.grid, fixed);
+  if ("family" in req.strategy && isFamilyId(req.strategy.family)) {
+    const family = FAMILIES[req.strategy.family];
+    familyParams(family, fixed);
+    for (const [name, spec] of Object.entries(req.grid.params)) {
+      // A list's every value; a range's ends and its second value (a fractional step of an
+      // integer parameter shows there).
+      const n = rangeCount(name, spec);
+      const values = "values" in spec
+        ? spec.values
+        : [0, Math.min(1, n - 1), n - 1].map((i) => rangeValueAt(name, spec, i));
+      for (const v of values) familyParams(family, { ...fixed, [name]: v });
+    }
+  }
 }
 
 /** The combinations a request evaluates (grid or random sample), constraints applied. */

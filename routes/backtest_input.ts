@@ -12,6 +12,8 @@ import { TEMPLATES } from "../examples/index.ts";
 import { DataFileError, loadBars } from "../market/load_bars.ts";
 import { SandboxError } from "../jobs/sandbox.ts";
 import { OptimizationMemoryError } from "../optimizer/backends/isolated_pool.ts";
+import { ComboTimeoutError } from "../optimizer/backends/pool_protocol.ts";
+import { StrategyError } from "../engine/backtest.ts";
 import type { JobFailure } from "../jobs/job_queue.ts";
 import type { JobErrorDetails } from "../jobs/job_store.ts";
 import { ApiError, limitError } from "./api_error.ts";
@@ -178,6 +180,17 @@ export function toApiError(err: unknown): ApiError | null {
     }
     if (err.kind === "cancelled") return new ApiError(409, "cancelled", err.message, details);
     return new ApiError(422, `strategy_${err.kind}_error`, err.message, details);
+  }
+  // An optimization's combination failed in the strategy's code (sandboxed backtests come
+  // as SandboxError above).
+  if (err instanceof StrategyError) {
+    return new ApiError(422, "strategy_runtime_error", err.message, {
+      kind: "runtime",
+      bar: err.bar >= 0 ? err.bar : null,
+    });
+  }
+  if (err instanceof ComboTimeoutError) {
+    return new ApiError(422, "strategy_timeout_error", err.message, { kind: "timeout" });
   }
   if (err instanceof OptimizationMemoryError) {
     return new ApiError(422, "strategy_memory_error", err.message, { kind: "memory" });

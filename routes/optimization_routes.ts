@@ -10,6 +10,7 @@ import type { JobOutcome, JobRunner } from "../jobs/job_queue.ts";
 import { isFamilyId } from "../gpu/families.ts";
 import { gridSize } from "../optimizer/grid.ts";
 import {
+  checkOptimizationRequest,
   type OptimizationRequest as OptimizerRequest,
   type OptimizationResult,
   runOptimization,
@@ -33,12 +34,37 @@ import { DEFAULT_SANDBOX_LIMITS, sandboxMode } from "../jobs/sandbox.ts";
 
 /** Number of combinations a request asks for (before constraints), for `maxGridSize`. */
 export function requestedCombos(req: OptimizationRequest): number {
-  if (req.search?.kind === "random") return req.search.samples;
   try {
-    return gridSize(req.grid);
+    // Counted, not built; for random search each axis is still checked.
+    const size = gridSize(req.grid);
+    return req.search?.kind === "random" ? req.search.samples : size;
   } catch (err) {
     if (err instanceof RangeError || err instanceof SyntaxError) {
       throw new ApiError(400, "invalid_grid", err.message, { field: "grid" });
+    }
+    throw err;
+  }
+}
+
+/**
+ * Refuses at start what the job would fail on after loading its data: a constraint that does
+ * not parse or names no parameter, a filter or objective that does not parse, a built-in
+ * family's unknown parameter or a value it cannot take.
+ */
+function checkRequest(req: OptimizationRequest): void {
+  const id = "template" in req.strategy ? req.strategy.template : null;
+  try {
+    checkOptimizationRequest({
+      strategy: id !== null && isFamilyId(id) ? { family: id } : { code: "" },
+      grid: req.grid,
+      search: req.search,
+      objective: req.objective,
+      filters: req.filters,
+      fixed: req.params,
+    });
+  } catch (err) {
+    if (err instanceof RangeError || err instanceof SyntaxError) {
+      throw new ApiError(400, "invalid_optimization", err.message, null);
     }
     throw err;
   }
@@ -133,6 +159,7 @@ export function optimizationRoutes(s: AppServices) {
       const n = requestedCombos(req);
       const max = s.options.limits.maxGridSize;
       if (n > max) throw limitError(413, "maxGridSize", max, n, "The parameter grid");
+      checkRequest(req);
       await checkSyntax(req.strategy);
       try {
         if ("bars" in req.data) {

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { runBacktest } from "../../engine/backtest.ts";
+import { runBacktest, StrategyError } from "../../engine/backtest.ts";
 import { validateBars } from "../../engine/bars.ts";
 import type { FamilyId, SeriesCache } from "../../gpu/families.ts";
 import { resolveConfig } from "../../engine/config.ts";
@@ -20,7 +20,7 @@ import type { BacktestConfig, Bars, StrategyClass } from "../../engine/types.ts"
 import type { ParamSet } from "../grid.ts";
 import type { ComboMetrics } from "../objective.ts";
 import { compactMetricsOf, type MetricsScratch } from "./compact_metrics.ts";
-import type { PoolReply, PoolRequest } from "./pool_protocol.ts";
+import { errorReply, type PoolReply, type PoolRequest } from "./pool_protocol.ts";
 
 /** The gpu/ modules a family needs, loaded on its init. */
 async function gpuModules() {
@@ -89,7 +89,12 @@ self.onmessage = async (e: MessageEvent<PoolRequest>) => {
       if (!msg.family) validateBars(bars);
       post({ type: "ready" });
     } catch (err) {
-      post({ type: "error", message: `${stage}: ${(err as Error).message}` });
+      // The strategy's own module failing to load (a top-level throw, no class) is the
+      // strategy's failure, reported as one; the config and bars stages keep their class.
+      const e = stage === "Cannot load the strategy" && !(err instanceof SyntaxError)
+        ? new StrategyError(err instanceof Error ? err.message : String(err), -1)
+        : err;
+      post(errorReply(e, `${stage}: `));
     } finally {
       done();
     }
@@ -114,7 +119,7 @@ self.onmessage = async (e: MessageEvent<PoolRequest>) => {
       });
       post({ type: "replayed", id: msg.id, results });
     } catch (err) {
-      post({ type: "error", message: (err as Error).message });
+      post(errorReply(err));
     }
     return;
   }
@@ -130,7 +135,7 @@ self.onmessage = async (e: MessageEvent<PoolRequest>) => {
         });
         post({ type: "done", start: msg.start, results });
       } catch (err) {
-        post({ type: "error", message: (err as Error).message });
+        post(errorReply(err));
       }
       return;
     }
@@ -146,10 +151,7 @@ self.onmessage = async (e: MessageEvent<PoolRequest>) => {
       }
       post({ type: "done", start: msg.start, results });
     } catch (err) {
-      post({
-        type: "error",
-        message: `Combination ${JSON.stringify(p)}: ${(err as Error).message}`,
-      });
+      post(errorReply(err, `Combination ${JSON.stringify(p)}: `));
     }
   }
 };

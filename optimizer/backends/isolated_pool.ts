@@ -21,6 +21,7 @@ import {
   type IsolatedPoolHeader,
   type IsolatedPoolLine,
 } from "./isolated_pool_protocol.ts";
+import { poolError } from "./pool_protocol.ts";
 import { defaultPoolSize, type StrategySource, type WorkerPoolOptions } from "./workers.ts";
 
 /** Options of {@linkcode runWorkerPoolIsolated}. */
@@ -42,16 +43,6 @@ const READABLE = [new URL("../../engine/", import.meta.url), new URL("../", impo
   .map((u) => decodeURIComponent(u.pathname));
 const RSS_POLL_MS = 25;
 const MAX_STDERR = 64 * 1024;
-
-/** Rebuilds the subprocess' error as the type the caller maps (RangeError: bad input). */
-function errorOf(name: string, message: string): Error {
-  if (name === "RangeError") return new RangeError(message);
-  if (name === "SyntaxError") return new SyntaxError(message);
-  if (name === "TypeError") return new TypeError(message);
-  const e = new Error(message);
-  e.name = name;
-  return e;
-}
 
 /**
  * Same as `runWorkerPool(bars, source, combos, opts)` (same results, same `onChunk` calls),
@@ -151,7 +142,7 @@ export async function runWorkerPoolIsolated(
     const status = await child.status;
     await readingErr;
     if (end?.type === "done") return out;
-    if (end?.type === "error") throw errorOf(end.name, end.message);
+    if (end?.type === "error") throw poolError(end.name, end.message, end.bar);
     if (stopped) throw stopped;
     if (/Reached heap limit|out of memory/i.test(stderr)) {
       throw new OptimizationMemoryError(

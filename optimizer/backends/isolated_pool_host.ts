@@ -14,6 +14,7 @@ import {
   type IsolatedPoolHeader,
   type IsolatedPoolLine,
 } from "./isolated_pool_protocol.ts";
+import { errorReply } from "./pool_protocol.ts";
 import { runWorkerPool } from "./workers.ts";
 
 const out = Deno.stdout.writable.getWriter();
@@ -42,8 +43,8 @@ try {
   await write({ type: "done" });
 } catch (err) {
   await writes;
-  const e = err instanceof Error ? err : new Error(String(err));
-  await write({ type: "error", name: e.name, message: e.message });
+  const { name, message, bar } = errorReply(err);
+  await write({ type: "error", name: name ?? "Error", message, bar });
 }
 await out.close();
 // Workers still busy (another combination's endless loop) would keep this process alive.

@@ -24,7 +24,7 @@ export type EncodedMetrics = Record<string, number | string>;
 export type IsolatedPoolLine =
   | { type: "chunk"; start: number; results: EncodedMetrics[] }
   | { type: "done" }
-  | { type: "error"; name: string; message: string };
+  | { type: "error"; name: string; message: string; bar?: number | null };
 
 /** `m` with NaN and ±Infinity as "NaN", "Infinity", "-Infinity". */
 export function encodeMetrics(m: ComboMetrics): EncodedMetrics {

@@ -12,7 +12,8 @@ import type { BacktestConfig, Bars } from "../../engine/types.ts";
 import type { FamilyId } from "../../gpu/families.ts";
 import type { ParamSet } from "../grid.ts";
 import type { ComboMetrics } from "../objective.ts";
-import type { PoolReply, PoolRequest } from "./pool_protocol.ts";
+import { StrategyError } from "../../engine/backtest.ts";
+import { ComboTimeoutError, poolError, type PoolReply, type PoolRequest } from "./pool_protocol.ts";
 
 /** The bar columns as sent to pool workers. */
 type PoolColumns = Extract<PoolRequest, { type: "init" }>["columns"];
@@ -159,7 +160,7 @@ export async function runWorkerPool(
         slot.timer = setTimeout(() => {
           slot.w.terminate();
           fail(
-            new Error(
+            new ComboTimeoutError(
               `Timed out: combinations ${head.start}..${head.end - 1} (${
                 JSON.stringify(combos[head.start])
               } first) ran past ${ms} ms`,
@@ -195,13 +196,14 @@ export async function runWorkerPool(
         const slot: Slot = { w, inFlight: [], finished: false };
         w.onerror = (e) => {
           e.preventDefault();
-          fail(new Error(`Worker failed: ${e.message}`));
+          // An error nothing caught in the worker: the strategy's (a timer it left throwing).
+          fail(new StrategyError(`Strategy failed: ${e.message}`, -1));
         };
         w.onmessage = (e: MessageEvent<PoolReply>) => {
           const m = e.data;
           if (m.type === "error") {
             if (slot.timer !== undefined) clearTimeout(slot.timer);
-            return fail(new Error(m.message));
+            return fail(poolError(m.name, m.message, m.bar));
           }
           if (m.type === "done") {
             const k = slot.inFlight.findIndex((c) => c.start === m.start);

@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
 import {
+  checkConstraints,
   expandGrid,
   gridSize,
   parseConstraint,
   parseParamArg,
+  rangeCount,
+  rangeValueAt,
   rangeValues,
 } from "../../optimizer/grid.ts";
 
@@ -64,4 +67,32 @@ Deno.test("parseParamArg() reads the CLI forms", () => {
   assert.deepEqual(parseParamArg("k=1.5,2,2.5"), ["k", { values: [1.5, 2, 2.5] }]);
   assert.throws(() => parseParamArg("fast"), /expected name=min:max:step/);
   assert.throws(() => parseParamArg("fast=1:2"), /three numbers/);
+});
+
+Deno.test("gridSize() counts axes without building them; rangeValueAt() is rangeValues()[i]", () => {
+  const axes = Object.fromEntries(
+    Array.from({ length: 20 }, (_, i) => [`p${i}`, { min: 0, max: 4_999_999, step: 1 }]),
+  );
+  assert.equal(gridSize({ params: axes }), 5e6 ** 20);
+  const spec = { min: 0.1, max: 1, step: 0.3 };
+  const all = rangeValues("k", spec);
+  assert.deepEqual(all, [0.1, 0.4, 0.7, 1]);
+  assert.deepEqual(all.map((_, i) => rangeValueAt("k", spec, i)), all);
+  assert.equal(rangeCount("k", { values: ["a", "b"] }), 2);
+  assert.throws(() => rangeValueAt("k", spec, 4), /no value 4/);
+  assert.throws(() => gridSize({ params: { k: { min: 0, max: 1e7, step: 1 } } }), /more than/);
+});
+
+Deno.test("checkConstraints() parses each constraint and names an unknown parameter", () => {
+  const spec = { params: { fast: { values: [5] }, slow: { values: [20] } } };
+  assert.deepEqual(checkConstraints({ ...spec, constraints: ["fast < slow"] }), [
+    { lhs: "fast", op: "<", rhs: "slow" },
+  ]);
+  // a fixed parameter may be named too
+  assert.equal(checkConstraints({ ...spec, constraints: ["slow < k"] }, { k: 3 }).length, 1);
+  assert.throws(
+    () => checkConstraints({ ...spec, constraints: ["fast < nope"] }),
+    /unknown parameter "nope" \(the grid has fast, slow\)/,
+  );
+  assert.throws(() => checkConstraints({ ...spec, constraints: ["fast <<< slow"] }), SyntaxError);
 });

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { StrategyError } from "../../engine/backtest.ts";
+import { ComboTimeoutError } from "../../optimizer/backends/pool_protocol.ts";
 import {
   OptimizationMemoryError,
   runWorkerPoolIsolated,
@@ -72,7 +74,9 @@ Deno.test("runWorkerPoolIsolated() names a strategy's error and a timed-out comb
     `export default class B { OnData(d) { if (d.length > 5) throw new Error("nope"); return 0; } }`;
   await assert.rejects(
     runWorkerPoolIsolated(bars, { code: throws }, [{ x: 1 }, { x: 2 }], { size: 2 }),
-    /Combination \{"x":1\}: .*nope/,
+    (e: Error) =>
+      // the strategy's failure, as its class with its bar, for the API to report as such
+      e instanceof StrategyError && e.bar === 5 && /Combination \{"x":1\}: .*nope/.test(e.message),
   );
   const loops = `export default class B { OnData() { for (;;) {} } }`;
   await assert.rejects(
@@ -80,7 +84,8 @@ Deno.test("runWorkerPoolIsolated() names a strategy's error and a timed-out comb
       size: 2,
       comboTimeoutMs: 300,
     }),
-    /Timed out: combinations 0\.\.0/,
+    (e: Error) =>
+      e instanceof ComboTimeoutError && /Timed out: combinations 0\.\.0/.test(e.message),
   );
   const ctl = new AbortController();
   setTimeout(() => ctl.abort(), 300);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { runBacktest } from "../../engine/backtest.ts";
+import { ComboTimeoutError } from "../../optimizer/backends/pool_protocol.ts";
+import { runBacktest, StrategyError } from "../../engine/backtest.ts";
 import { guidedChunk, runWorkerPool } from "../../optimizer/backends/workers.ts";
 import { familySource } from "../../optimizer/run_optimization.ts";
 import { conformanceSuite } from "../gpu/_conformance.ts";
@@ -82,7 +83,9 @@ Deno.test("runWorkerPool() stops a strategy that never returns, naming the combi
   const t0 = performance.now();
   await assert.rejects(
     runWorkerPool(generateBars(20), { code }, [{ x: 7 }], { size: 1, comboTimeoutMs: 300 }),
-    /Timed out: combinations 0\.\.0 \(\{"x":7\} first\) ran past 300 ms/,
+    (e: Error) =>
+      e instanceof ComboTimeoutError &&
+      /Timed out: combinations 0\.\.0 \(\{"x":7\} first\) ran past 300 ms/.test(e.message),
   );
   assert.ok(performance.now() - t0 < 10_000);
 });
@@ -157,5 +160,25 @@ Deno.test("runWorkerPool() checks the bars once per worker and names a bad row",
   await assert.rejects(
     runWorkerPool(bars, await familySource("sma_cross"), [{ fast: 2, slow: 5 }], { size: 1 }),
     /Invalid bars: Row 3: close is NaN/,
+  );
+});
+
+Deno.test("runWorkerPool() rejects with the strategy's error class and bar, and bad params as RangeError", async () => {
+  const bars = generateBars(30);
+  const code =
+    `export default class B { params = { x: 1 }; OnData(d, ctx) { if (ctx.barIndex === 4) throw new Error("four"); return 0; } }`;
+  await assert.rejects(
+    runWorkerPool(bars, { code }, [{ x: 1 }], { size: 1 }),
+    (e: Error) => e instanceof StrategyError && e.bar === 4 && /four/.test(e.message),
+  );
+  await assert.rejects(
+    runWorkerPool(bars, { code }, [{ y: 1 }], { size: 1 }),
+    (e: Error) => e instanceof RangeError && /Unknown parameter "y"/.test(e.message),
+  );
+  const topLevel = `throw new Error("at load"); export default class B { OnData() { return 0; } }`;
+  await assert.rejects(
+    runWorkerPool(bars, { code: topLevel }, [{}], { size: 1 }),
+    (e: Error) =>
+      e instanceof StrategyError && /Cannot load the strategy: .*at load/.test(e.message),
   );
 });

@@ -167,3 +167,75 @@ Deno.test("An optimization whose strategy is a memory bomb fails saying so, and 
     await srv.shutdown();
   }
 });
+
+Deno.test("POST /api/optimization/start refuses at once what the job would fail on later", async () => {
+  const srv = await startTestServer();
+  try {
+    const rows = await googRows(100);
+    const start = (body: Record<string, unknown>) =>
+      srv.post("/api/optimization/start", {
+        strategy: { template: "sma_cross" },
+        data: { bars: rows },
+        grid: { params: { fast: { values: [5, 10] }, slow: { values: [20, 30] } } },
+        ...body,
+      }).then(json);
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ grid: { params: { fast: { values: [5] } }, constraints: ["fast <<< slow"] } }, /parse/],
+      [
+        { grid: { params: { fast: { values: [5] } }, constraints: ["fast < nope"] } },
+        /unknown parameter "nope"/,
+      ],
+      [{ filters: ["trades >>= x"] }, /filter/i],
+      [{ grid: { params: { nope: { values: [1, 2] } } } }, /has no parameter "nope"/],
+      [{ grid: { params: { fast: { values: [0, -1] } } } }, /"fast" must be >= /],
+      [{ grid: { params: { fast: { min: 2, max: 5, step: 1.5 } } } }, /must be an integer/],
+      [{ params: { zz: 3 } }, /has no parameter "zz"/],
+      [{
+        grid: { params: { fast: { min: 1, max: 10_000_000, step: 1 } } },
+        search: { kind: "random", samples: 5 },
+      }, /more than 5000000/],
+    ];
+    for (const [body, message] of cases) {
+      const r = await start(body);
+      assert.equal(r.status, 400, JSON.stringify(body));
+      assert.match(r.body.error.message, message, JSON.stringify(body));
+    }
+    // Twenty 5M-value axes: counted, not built, and refused by the grid limit.
+    const axes = Object.fromEntries(
+      Array.from({ length: 20 }, (_, i) => [`p${i}`, { min: 0, max: 4_999_999, step: 1 }]),
+    );
+    const huge = await start({ strategy: { code: slowStrategy(0) }, grid: { params: axes } });
+    assert.equal(huge.status, 413);
+    assert.equal(huge.body.error.details.limit, "maxGridSize");
+    // Still accepted: a valid grid of the same template.
+    assert.equal((await start({})).status, 202);
+  } finally {
+    await srv.shutdown();
+  }
+});
+
+Deno.test("An optimization whose strategy throws fails with the strategy's error, not an internal one", async () => {
+  const srv = await startTestServer();
+  try {
+    const start = await srv.api.startOptimization({
+      strategy: {
+        code: `export default class Boom {
+          params = { n: 1 };
+          OnData(_d, ctx) { if (ctx.barIndex === 3) throw new Error("boom at three"); return 0; }
+        }`,
+      },
+      data: { bars: await googRows(50) },
+      grid: { params: { n: { values: [1, 2] } } },
+      backend: "workers",
+    });
+    const end = await waitForJob(srv, start.job_id, "optimization", 60_000);
+    assert.equal(end.status, "failed");
+    assert.match(end.error!, /boom at three/);
+    assert.doesNotMatch(end.error!, /Internal error/);
+    assert.equal(end.error_details?.code, "strategy_runtime_error");
+    assert.equal(end.error_details?.kind, "runtime");
+    assert.equal(end.error_details?.bar, 3);
+  } finally {
+    await srv.shutdown();
+  }
+});
