@@ -165,6 +165,13 @@ export async function resolveDataset(
   dirs: DatasetDirs | string = {},
 ): Promise<string> {
   checkDatasetName(name);
+  // Only what the listing shows: other files of the folders (README.md) are no datasets.
+  if (!formatOf(name)) {
+    throw new DatasetError(
+      "not_found",
+      `No dataset named ${JSON.stringify(name)} (datasets are .csv, .txt, .json or .parquet files)`,
+    );
+  }
   const d = dirsOf(dirs);
   for (const dir of [d.sampleDir, d.uploadDir]) {
     const path = `${dir}/${name}`;

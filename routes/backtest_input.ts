@@ -20,7 +20,12 @@ import { ApiError, limitError } from "./api_error.ts";
 import type { BacktestRequest } from "./schemas.ts";
 import type { ServerLimits } from "./server_options.ts";
 import { DatasetError, resolveDataset } from "../market/datasets.ts";
-import { type CcxtLoaderOptions, loadExchangeBars } from "../market/ccxt_loader.ts";
+import {
+  type CcxtLoaderOptions,
+  loadExchangeBars,
+  SUPPORTED_EXCHANGES,
+  timeframeMs,
+} from "../market/ccxt_loader.ts";
 import { MarketDataError } from "../market/market_data_error.ts";
 import { BackendUnavailableError } from "../gpu/backend_unavailable_error.ts";
 
@@ -104,6 +109,39 @@ export function configInput(config: BacktestRequest["config"]): ConfigInput {
   }
 }
 
+/**
+ * Checks an exchange data spec without any network or ccxt work, for the start routes: the
+ * exchange is one of the supported, the timeframe parses, `since` / `until` are times in
+ * order. What only the exchange knows (its symbols, its timeframes) is the job's to find.
+ */
+export function checkExchangeData(data: BacktestRequest["data"]): void {
+  if (!("exchange" in data)) return;
+  if (!(SUPPORTED_EXCHANGES as readonly string[]).includes(data.exchange)) {
+    throw toApiError(
+      new MarketDataError(
+        "unknown_exchange",
+        `Unknown exchange "${data.exchange}" (supported: ${SUPPORTED_EXCHANGES.join(", ")})`,
+      ),
+    )!;
+  }
+  if (!(timeframeMs(data.timeframe) > 0)) {
+    throw toApiError(
+      new MarketDataError("unknown_timeframe", `Unknown timeframe "${data.timeframe}"`),
+    )!;
+  }
+  const since = timeMs("since", data.since), until = timeMs("until", data.until);
+  if (since !== undefined && until !== undefined && !(since < until)) {
+    throw new ApiError(
+      400,
+      "invalid_request",
+      `data.since (${new Date(since).toISOString()}) must be before data.until (${
+        new Date(until).toISOString()
+      })`,
+      { field: "data.since" },
+    );
+  }
+}
+
 /** Loads the bars a request names, enforcing `maxBars`. */
 export async function requestBars(
   data: BacktestRequest["data"],
@@ -131,6 +169,7 @@ export async function requestBars(
     }
     return { bars, source: data.dataset };
   }
+  checkExchangeData(data);
   const req = {
     exchange: data.exchange,
     symbol: data.symbol,

@@ -27,7 +27,7 @@ import {
   CompileRequestSchema,
   ListJobsQuerySchema,
 } from "./schemas.ts";
-import { configInput } from "./backtest_input.ts";
+import { checkExchangeData, configInput } from "./backtest_input.ts";
 import { resolveDataset } from "../market/datasets.ts";
 import { renderBacktestReport } from "../report/html_report.ts";
 
@@ -132,6 +132,8 @@ export function backtestRoutes(s: AppServices) {
         } catch (err) {
           throw toApiError(err) ?? err;
         }
+      } else if ("exchange" in req.data) {
+        checkExchangeData(req.data);
       } else if ("dataset" in req.data) {
         // Existence only: the job loads (and checks) the file when it runs.
         await resolveDataset(req.data.dataset, { uploadDir: prep.datasetsDir }).catch((err) => {

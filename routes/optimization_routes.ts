@@ -17,7 +17,13 @@ import {
 } from "../optimizer/run_optimization.ts";
 import { ApiError, limitError } from "./api_error.ts";
 import type { AppServices } from "./app_services.ts";
-import { configInput, requestBars, templateSource, toApiError } from "./backtest_input.ts";
+import {
+  checkExchangeData,
+  configInput,
+  requestBars,
+  templateSource,
+  toApiError,
+} from "./backtest_input.ts";
 import { checkSyntax } from "./backtest_routes.ts";
 import { jsonBody } from "./json_body.ts";
 import {
@@ -167,6 +173,8 @@ export function optimizationRoutes(s: AppServices) {
             limits: s.options.limits,
             datasetsDir: s.options.datasetsDir,
           });
+        } else if ("exchange" in req.data) {
+          checkExchangeData(req.data);
         } else if ("dataset" in req.data) {
           await resolveDataset(req.data.dataset, { uploadDir: s.options.datasetsDir });
         }

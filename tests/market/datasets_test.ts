@@ -72,6 +72,12 @@ Deno.test("resolveDataset() finds samples and uploads, and rejects bad or unknow
       () => resolveDataset("nope.csv", { uploadDir: uploads }),
       (e: Error) => e instanceof DatasetError && e.code === "not_found",
     );
+    // a file of the samples folder that is no dataset (it is not listed either)
+    await assert.rejects(
+      () => resolveDataset("README.md", { uploadDir: uploads }),
+      (e: Error) =>
+        e instanceof DatasetError && e.code === "not_found" && /\.csv, \.txt/.test(e.message),
+    );
   } finally {
     await Deno.remove(uploads, { recursive: true });
   }

@@ -374,3 +374,47 @@ Deno.test("A failed backtest job keeps the strategy's last console lines, bounde
     await srv.shutdown();
   }
 });
+
+Deno.test("Start routes refuse an exchange spec they can check offline (4xx), as execute does", async () => {
+  const srv = await startTestServer();
+  try {
+    const data = { exchange: "binance", symbol: "BTC/USDT", timeframe: "1d" };
+    const cases: [Record<string, unknown>, number, string, RegExp][] = [
+      [{ ...data, exchange: "nosuchex" }, 400, "unknown_exchange", /Unknown exchange "nosuchex"/],
+      [{ ...data, timeframe: "0m" }, 400, "unknown_timeframe", /Unknown timeframe "0m"/],
+      [{ ...data, since: "garbage" }, 400, "invalid_request", /data\.since/],
+      [
+        { ...data, since: "2024-02-01", until: "2024-01-01" },
+        400,
+        "invalid_request",
+        /must be before data\.until/,
+      ],
+    ];
+    for (const [spec, status, code, message] of cases) {
+      for (const path of ["/api/backtest/start", "/api/optimization/start"]) {
+        const body = path.includes("optimization")
+          ? { grid: { params: { fast: { values: [5, 10] } } } }
+          : {};
+        const r = await json(
+          await srv.post(path, { strategy: { template: "sma_cross" }, data: spec, ...body }),
+        );
+        assert.equal(r.status, status, `${path} ${JSON.stringify(spec)}`);
+        assert.equal(r.body.error.code, code);
+        assert.match(r.body.error.message, message);
+      }
+    }
+    // a dataset name of no data file is unknown, at start as at execute
+    for (const path of ["/api/backtest/start", "/api/strategy/execute"]) {
+      const r = await json(
+        await srv.post(path, {
+          strategy: { template: "sma_cross" },
+          data: { dataset: "README.md" },
+        }),
+      );
+      assert.equal(r.status, 404, path);
+      assert.equal(r.body.error.code, "dataset_not_found");
+    }
+  } finally {
+    await srv.shutdown();
+  }
+});
