@@ -351,16 +351,22 @@ export class JobStore {
     const iter = this.kv.list<JobRecord>({ prefix }, {
       reverse: true,
       cursor: opts.cursor,
-      // Filtering by kind happens after the read; read more to fill the page.
-      limit: opts.kind ? undefined : limit,
+      // Filtering by kind happens after the read; read more to fill the page. One entry past
+      // the page tells whether there is a next page at all (a full last page gets no cursor).
+      limit: opts.kind ? undefined : limit + 1,
     });
     const jobs: JobRecord[] = [];
+    let pageEnd = "";
+    let cursor: string | null = null;
     for await (const e of iter) {
       if (opts.kind && e.value.kind !== opts.kind) continue;
+      if (jobs.length === limit) {
+        cursor = pageEnd || null;
+        break;
+      }
       jobs.push(e.value);
-      if (jobs.length >= limit) break;
+      if (jobs.length === limit) pageEnd = iter.cursor;
     }
-    const cursor = jobs.length >= limit && iter.cursor ? iter.cursor : null;
     return { jobs, cursor };
   }
 

@@ -16,6 +16,7 @@ export type ApiErrorStatus =
   | 404
   | 409
   | 413
+  | 415
   | 422
   | 426
   | 429

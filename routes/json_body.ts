@@ -59,9 +59,27 @@ function fail(where: string, error: z.ZodError): never {
   });
 }
 
-/** Validates the JSON body against `schema`. */
+/** `application/json` or a `+json` type, parameters (charset) allowed. */
+const JSON_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
+
+/**
+ * Validates the JSON body against `schema`. A body of another content type is refused with 415
+ * naming the header: hono's validator reads it as `{}`, which would answer with a misleading
+ * list of every required field.
+ */
 export function jsonBody<T extends z.ZodType>(schema: T) {
-  return validator("json", (value): z.output<T> => {
+  return validator("json", (value, c): z.output<T> => {
+    const type = c.req.header("content-type") ?? "";
+    if (!JSON_TYPE.test(type)) {
+      throw new ApiError(
+        415,
+        "unsupported_media_type",
+        `Expected a JSON body with Content-Type: application/json, got ${
+          type ? `Content-Type: ${type}` : "no Content-Type"
+        }`,
+        { header: "content-type" },
+      );
+    }
     const r = schema.safeParse(value);
     if (!r.success) fail("request body", r.error);
     return r.data;

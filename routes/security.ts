@@ -65,7 +65,9 @@ export function securityMiddleware(opts: ServerOptions): MiddlewareHandler[] {
     checkOrigin(c.req.raw, opts.corsOrigins);
     if (opts.apiToken !== null) {
       const auth = c.req.header("authorization");
-      const given = auth?.startsWith("Bearer ") ? auth.slice(7) : c.req.header("x-api-token");
+      // The scheme is case-insensitive (RFC 9110, 11.1): "bearer x" is "Bearer x".
+      const bearer = auth?.match(/^bearer\s+(.+)$/i);
+      const given = bearer ? bearer[1].trim() : c.req.header("x-api-token");
       if (given === undefined || !tokenEquals(given, opts.apiToken)) {
         throw new ApiError(
           401,

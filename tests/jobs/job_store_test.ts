@@ -66,6 +66,18 @@ Deno.test("JobStore.list() pages newest first and filters by status", async () =
   const running = await store.list({ status: "running" });
   assert.deepEqual(running.jobs.map((j) => j.id), [ids[3], ids[1]]);
   assert.equal(running.jobs[0].status, "running");
+  // A page that ends exactly at the last job has no next page: no cursor to an empty one.
+  const exact = await store.list({ status: "running", limit: 2 });
+  assert.equal(exact.jobs.length, 2);
+  assert.equal(exact.cursor, null);
+  const byKind = await store.list({ kind: "backtest", limit: 7 });
+  assert.equal(byKind.jobs.length, 7);
+  assert.equal(byKind.cursor, null);
+  const six = await store.list({ kind: "backtest", limit: 6 });
+  assert.deepEqual(
+    (await store.list({ kind: "backtest", cursor: six.cursor! })).jobs.map((j) => j.id),
+    [ids[0]],
+  );
   store.close();
 });
 

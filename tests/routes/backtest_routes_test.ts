@@ -418,3 +418,31 @@ Deno.test("Start routes refuse an exchange spec they can check offline (4xx), as
     await srv.shutdown();
   }
 });
+
+Deno.test("A JSON endpoint answers 415 naming the Content-Type for a body of another type", async () => {
+  const srv = await startTestServer();
+  try {
+    const body = JSON.stringify({ code: "export default class S { OnData() { return 0; } }" });
+    for (const type of ["text/plain", null]) {
+      const res = await fetch(`${srv.url}/api/strategy/compile`, {
+        method: "POST",
+        body: type === null ? new Blob([body]) : body,
+        headers: type === null ? {} : { "content-type": type },
+      });
+      const r = await json(res);
+      assert.equal(r.status, 415, String(type));
+      assert.equal(r.body.error.code, "unsupported_media_type");
+      assert.match(r.body.error.message, /Content-Type: application\/json/);
+    }
+    // with a charset parameter it is JSON
+    const ok = await fetch(`${srv.url}/api/strategy/compile`, {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json; charset=utf-8" },
+    });
+    assert.equal(ok.status, 200);
+    await ok.body?.cancel();
+  } finally {
+    await srv.shutdown();
+  }
+});

@@ -26,6 +26,13 @@ Deno.test("With WAGYU_API_TOKEN set, mutating endpoints need the token and reads
       }),
     );
     assert.equal(header.status, 200);
+    // The auth scheme is case-insensitive.
+    const lower = await json(
+      await srv.post("/api/strategy/compile", {
+        code: "export default class S { OnData() { return 0; } }",
+      }, { authorization: "bearer s3cret" }),
+    );
+    assert.equal(lower.status, 200);
     // Reads need no token.
     assert.equal((await srv.api.rpc.api.stats.$get()).status, 200);
     assert.equal((await srv.api.backtestStatus(bearer.job_id)).job_id, bearer.job_id);
