@@ -5,7 +5,7 @@
  * @module
  */
 import { createFeeModel, type FeeModel, type FeeQuery } from "./fee_model.ts";
-import { fillModelFor } from "./fill_model.ts";
+import { fillModelFor, stopTriggered } from "./fill_model.ts";
 import { Order, OrderBook, type OrderOrigin, type QuantityMode } from "./orders.ts";
 import type { Portfolio } from "./portfolio.ts";
 import { createSlippage, type Slippage, type SlippageQuery } from "./slippage_model.ts";
@@ -314,6 +314,9 @@ export class Broker {
    * Bar `t`'s fills: orders placed before `t` become pending, then fill in a fixed order —
    * market orders (at the open), then stops (so a bracket's stop wins over its take-profit
    * on a bar that touches both), then limits — and unfilled ones age for time in force.
+   * An order's group is that of its state when the bar began: a stop-limit whose stop this bar
+   * triggers without filling is marked `triggered` only after the fill passes, so it rests as a
+   * limit from bar `t + 1` and never fills as one on its trigger bar.
    */
   processBar(t: number): void {
     const live = this.#live;
@@ -346,6 +349,9 @@ export class Broker {
     for (let i = 0; i < live.length; i++) {
       const o = live[i];
       if (o.status !== "pending" && o.status !== "partially_filled") continue;
+      if (o.type === "stop_limit" && !o.triggered && stopTriggered(o, this.#bars, t)) {
+        o.triggered = true;
+      }
       o.eligibleBars++;
       const tif = o.tif;
       if (tif === "GTC") continue;

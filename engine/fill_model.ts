@@ -6,12 +6,17 @@
  */
 import type { Bars, OrderSide, OrderType } from "./types.ts";
 
-/** The parts of an order a fill model reads (and, for stop-limits, `triggered` it sets). */
+/** The parts of an order a fill model reads. Fill models only read it; they never change it. */
 export interface FillableOrder {
   readonly side: OrderSide;
   readonly price: number | null;
   readonly stopPrice: number | null;
-  triggered: boolean;
+  /**
+   * A stop-limit whose stop triggered on an earlier bar (it now rests as a limit). The broker
+   * sets it after a bar's fills, so every pass over one bar sees the order as it was when the
+   * bar began.
+   */
+  readonly triggered: boolean;
 }
 
 /** Decides the base fill price of an order on bar `t`, or NaN when it does not fill. */
@@ -47,6 +52,12 @@ export class LimitFill implements FillModel {
   }
 }
 
+/** True when bar `t` reaches the order's stop: high ≥ stop for buys, low ≤ stop for sells. */
+export function stopTriggered(order: FillableOrder, bars: Bars, t: number): boolean {
+  const stop = order.stopPrice!;
+  return order.side === "buy" ? bars.high[t] >= stop : bars.low[t] <= stop;
+}
+
 /** Stop: buy when high ≥ stop at max(open, stop); sell when low ≤ stop at min(open, stop). */
 export class StopFill implements FillModel {
   readonly maker = false;
@@ -60,7 +71,8 @@ export class StopFill implements FillModel {
 
 /**
  * Stop-limit: triggers like a stop. On the trigger bar it fills at the trigger price only when
- * that price is at or better than the limit; otherwise it rests as a limit from the next bar.
+ * that price is at or better than the limit; otherwise it rests as a limit from the next bar
+ * (the broker marks it `triggered` once the bar's fills are done: see {@linkcode stopTriggered}).
  */
 export class StopLimitFill implements FillModel {
   readonly maker = true;
@@ -71,12 +83,10 @@ export class StopLimitFill implements FillModel {
     const stop = order.stopPrice!, open = bars.open[t];
     if (order.side === "buy") {
       if (!(bars.high[t] >= stop)) return NaN;
-      order.triggered = true;
       const trigger = Math.max(open, stop);
       return trigger <= limit ? trigger : NaN;
     }
     if (!(bars.low[t] <= stop)) return NaN;
-    order.triggered = true;
     const trigger = Math.min(open, stop);
     return trigger >= limit ? trigger : NaN;
   }

@@ -171,6 +171,77 @@ Deno.test("Broker stop-limit fills on its trigger bar only at or better than the
   close(o.avgFillPrice!, 103.5);
 });
 
+/** Bar indices and prices of the fill events. */
+function fillsOf(events: EngineEvent[]): [number, number][] {
+  return events.flatMap((e) => e.type === "fill" ? [[e.index, e.price] as [number, number]] : []);
+}
+
+const stopLimitBuy = (stopPrice: number, price: number) => ({
+  0: (ctx: StrategyContext) =>
+    ctx.order({ side: "buy", type: "stop_limit", stopPrice, price, quantity: 1 }),
+});
+
+Deno.test("Broker stop-limit buy triggered above its limit waits for the next bar, though the bar reaches the limit", () => {
+  // Bar 1 triggers at max(100, 105) = 105 > 103: no fill on bar 1 (its open 100 and low 95 came
+  // before the stop was hit). From bar 2 a limit at 103: low 102 ≤ 103, at min(104, 103).
+  const { result, events } = run(
+    [FLAT, [100, 110, 95, 104], [104, 105, 102, 104]],
+    stopLimitBuy(105, 103),
+  );
+  assert.deepEqual(fillsOf(events), [[2, 103]]);
+  const o = result.orders[0];
+  assert.equal(o.status, "filled");
+  assert.deepEqual(o.history.map((h) => [h.status, (h.time - T0) / DAY]), [
+    ["submitted", 0],
+    ["pending", 1],
+    ["filled", 2],
+  ]);
+});
+
+Deno.test("Broker stop-limit buy gapping through its stop above the limit rests as a limit", () => {
+  // Bar 1 opens at 106 ≥ stop 105: trigger price 106 > limit 103, so it rests although the low
+  // 95 is below the limit; bar 2 fills it as a limit at min(104, 103).
+  const { result, events } = run(
+    [FLAT, [106, 110, 95, 104], [104, 105, 102, 104]],
+    stopLimitBuy(105, 103),
+  );
+  assert.deepEqual(fillsOf(events), [[2, 103]]);
+  close(result.orders[0].avgFillPrice!, 103);
+});
+
+Deno.test("Broker stop-limit sell triggered below its limit fills only when a later bar reaches the limit", () => {
+  const { result, events } = run(
+    [FLAT, FLAT, [100, 105, 90, 100], [96, 96, 95, 95.5], [96, 98, 95, 97]],
+    {
+      0: (ctx) => ctx.buy({ quantity: 1 }),
+      1: (ctx) =>
+        ctx.order({ side: "sell", type: "stop_limit", stopPrice: 95, price: 97, quantity: 1 }),
+    },
+  );
+  // Bar 2 triggers at min(100, 95) = 95 < 97: no fill although its high 105 passed 97. Bar 3's
+  // high 96 < 97: still resting. Bar 4's high 98 ≥ 97: fills at max(open 96, 97).
+  assert.deepEqual(fillsOf(events), [[1, 100], [4, 97]]);
+  assert.equal(result.orders[1].history.at(-1)!.time, T0 + 4 * DAY);
+  assert.equal(result.trades[0].exitTime, T0 + 4 * DAY);
+});
+
+Deno.test("Broker stop-limit whose trigger price is within the limit fills on the trigger bar at the trigger price", () => {
+  // Stop 105, limit 106: triggers at max(100, 105) = 105 ≤ 106, fills at 105 (not at the open).
+  const a = run([FLAT, [100, 110, 95, 104], FLAT], stopLimitBuy(105, 106), { feeMaker: 0.01 });
+  assert.deepEqual(fillsOf(a.events), [[1, 105]]);
+  close(a.result.orders[0].fees, 1.05);
+  // Gap to 105.5, still within the limit: at the open.
+  const b = run([FLAT, [105.5, 110, 95, 104], FLAT], stopLimitBuy(105, 106));
+  assert.deepEqual(fillsOf(b.events), [[1, 105.5]]);
+  // Sell: stop 95, limit 94, triggers at min(100, 95) = 95 ≥ 94.
+  const c = run([FLAT, FLAT, [100, 105, 90, 100], FLAT], {
+    0: (ctx) => ctx.buy({ quantity: 1 }),
+    1: (ctx) =>
+      ctx.order({ side: "sell", type: "stop_limit", stopPrice: 95, price: 94, quantity: 1 }),
+  });
+  assert.deepEqual(fillsOf(c.events), [[1, 100], [2, 95]]);
+});
+
 Deno.test("Broker expires a DAY order after the last bar of its first eligible UTC day", () => {
   const HOUR = 3_600_000;
   // 4 bars per day: hours 18, 19, 20, 21 of day 1... use 6-hour steps: days change every 4 bars.
