@@ -81,6 +81,33 @@ export function assignRoles(headers: readonly string[]): Record<Role, number> {
   return roles;
 }
 
+/**
+ * Names a role whose chosen column's name appears twice (after normalizing: `close,close`,
+ * `Close,close`), as "duplicate column for close: columns 5 ("Close") and 6 ("close")"
+ * (1-based), or returns null. Taking either one silently could back-test the wrong prices.
+ * Different aliases of one role (`timestamp` and `date`) are not duplicates: the first alias
+ * wins, as documented in `assignRoles`.
+ */
+export function duplicateColumn(
+  headers: readonly string[],
+  roles: Record<Role, number>,
+): string | null {
+  const h = headers.map(normalizeHeader);
+  for (const role of ROLES) {
+    const i = roles[role];
+    // An unnamed column (pandas' index, a trailing delimiter) may well appear twice.
+    if (i < 0 || h[i] === "") continue;
+    // `assignRoles` picks the first column of a name, so a duplicate can only come later.
+    const j = h.indexOf(h[i], i + 1);
+    if (j < 0) continue;
+    const name = role === "timeOfDay" ? "time of day" : role;
+    return `duplicate column for ${name}: columns ${i + 1} (${JSON.stringify(headers[i])}) and ${
+      j + 1
+    } (${JSON.stringify(headers[j])})`;
+  }
+  return null;
+}
+
 /** Names the roles `assignRoles` could not find among the required ones (all but volume). */
 export function missingRoles(roles: Record<Role, number>): string[] {
   const out: string[] = [];

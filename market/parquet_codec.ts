@@ -10,7 +10,7 @@
  * @module
  */
 import type { Bars } from "../engine/types.ts";
-import { assignRoles, missingRoles } from "./column_roles.ts";
+import { assignRoles, duplicateColumn, missingRoles } from "./column_roles.ts";
 import { BarsBuilder, type CleanBars, type CleanOptions } from "./bars_builder.ts";
 import { DataFileError } from "./data_file_error.ts";
 import { allocBytes, allocFloat64 } from "./huge_pages.ts";
@@ -25,8 +25,14 @@ const INT64 = 2, INT32 = 1, FLOAT = 4, DOUBLE = 5;
 /** A flat table of numeric columns decoded from Parquet. */
 export interface ParquetTable {
   numRows: number;
-  /** Column name → values (timestamps already in ms). */
+  /** Column name → values (TIMESTAMP and DATE columns already in ms). */
   columns: Map<string, Float64Array>;
+  /**
+   * The columns whose Parquet type was TIMESTAMP or DATE: their unit came from the file and
+   * they are in ms. Any other numeric column is a plain number (epoch values in it get their
+   * unit by magnitude, like CSV's). Absent: none known.
+   */
+  timeColumns?: ReadonlySet<string>;
   /** The file's key/value metadata. */
   metadata: Record<string, string>;
 }
@@ -314,23 +320,34 @@ export function decodeParquet(bytes: Uint8Array): ParquetTable | null {
     throw new ParquetCorruptError("row groups hold fewer rows than declared");
   }
   for (const view of inPlace) int64ToFloat64InPlace(view, 0, view.length);
+  const timeColumns = new Set<string>();
   leaves.forEach((el, k) => {
     const out = outs[k] ?? new Float64Array(numRows);
     const type = el[1];
+    const name = str(el[4]);
     if (type === INT64 || type === INT32) {
       const scale = timeScale(el);
+      if (scale !== null) timeColumns.add(name);
       if (scale !== null && scale !== 1) { for (let i = 0; i < numRows; i++) out[i] *= scale; }
     }
-    columns.set(str(el[4]), out);
+    if (columns.has(name)) throw new ParquetCorruptError(`two columns are named ${name}`);
+    columns.set(name, out);
   });
-  return { numRows, columns, metadata };
+  return { numRows, columns, metadata, timeColumns };
 }
 
-/** Turns a decoded table into validated bars + quality. */
+/**
+ * Turns a decoded table into validated bars + quality. A plain numeric time column (not
+ * TIMESTAMP or DATE, see `ParquetTable.timeColumns`) is converted to ms in place, its unit
+ * chosen by magnitude as CSV and JSON do (`epochToMs`): its name says nothing about its unit.
+ * A table without rows, or with two columns for one role, is an error.
+ */
 export function tableToBars(table: ParquetTable, name: string, opts: CleanOptions = {}): CleanBars {
   const names = [...table.columns.keys()];
   const roles = assignRoles(names);
   const b = new BarsBuilder(name, table.numRows, "row", opts);
+  const dup = duplicateColumn(names, roles);
+  if (dup) throw b.error(-1, dup);
   const missing = missingRoles(roles);
   if (missing.length > 0) {
     throw b.error(
@@ -345,18 +362,15 @@ export function tableToBars(table: ParquetTable, name: string, opts: CleanOption
   ) => (i >= 0 ? table.columns.get(names[i])! : new Float64Array(table.numRows));
   const t = col(roles.time), o = col(roles.open), h = col(roles.high), l = col(roles.low);
   const c = col(roles.close), v = col(roles.volume);
+  if (table.numRows === 0) throw b.error(-1, "no data rows");
   if (roles.volume < 0) b.warn("no volume column; volume set to 0");
-  // Plain numeric time columns carry their unit only in their magnitude.
-  const isMs = names[roles.time] === "timestamp" || table.numRows === 0 ||
-    Math.abs(t[0]) >= 1e11 && Math.abs(t[0]) < 1e14;
-  if (isMs) {
-    const clean = BarsBuilder.tryClean(name, { t, o, h, l, c, v });
-    if (clean) return clean;
+  if (!table.timeColumns?.has(names[roles.time])) {
+    for (let i = 0; i < t.length; i++) t[i] = epochToMs(t[i]);
   }
-  for (let i = 0; i < table.numRows; i++) {
-    b.push(isMs ? t[i] : epochToMs(t[i]), o[i], h[i], l[i], c[i], v[i], i + 1);
-  }
-  return b.finish();
+  const clean = BarsBuilder.tryClean(name, { t, o, h, l, c, v });
+  if (clean) return clean;
+  for (let i = 0; i < table.numRows; i++) b.push(t[i], o[i], h[i], l[i], c[i], v[i], i + 1);
+  return b.finishFile();
 }
 
 /**

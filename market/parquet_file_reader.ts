@@ -218,16 +218,20 @@ export async function readParquetFile(path: string): Promise<ParquetTable | null
     throw new ParquetCorruptError("row groups hold fewer rows than declared");
   }
   const columns = new Map<string, Float64Array>();
+  const timeColumns = new Set<string>();
   leaves.forEach((el, k) => {
     const out = outs[k];
+    const name = str(el[4]);
     if (el[1] === INT64) {
       int64ToFloat64InPlace(out, 0, numRows);
       const scale = timeScale(el);
+      if (scale !== null) timeColumns.add(name);
       if (scale !== null && scale !== 1) { for (let i = 0; i < numRows; i++) out[i] *= scale; }
     }
-    columns.set(str(el[4]), out);
+    if (columns.has(name)) throw new ParquetCorruptError(`two columns are named ${name}`);
+    columns.set(name, out);
   });
-  return { numRows, columns, metadata };
+  return { numRows, columns, metadata, timeColumns };
 }
 
 /**

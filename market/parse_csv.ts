@@ -5,9 +5,15 @@
  *
  * @module
  */
-import { assignRoles, missingRoles } from "./column_roles.ts";
+import { assignRoles, duplicateColumn, missingRoles } from "./column_roles.ts";
 import { BarsBuilder, type CleanBars, type CleanOptions } from "./bars_builder.ts";
-import { epochToMs, parseIsoTime, parseTimeOfDay } from "./parse_time.ts";
+import {
+  epochToMs,
+  explainBadTime,
+  explainBadTimeOfDay,
+  parseIsoTime,
+  parseTimeOfDay,
+} from "./parse_time.ts";
 
 const POW10 = [
   1,
@@ -38,8 +44,10 @@ const POW10 = [
 /**
  * Parses `s[a, b)` as a decimal number, or NaN. Plain decimals with ≤ 15 significant digits
  * take the exact fast path (integer mantissa / power of ten, both exact in a double, so the
- * division is correctly rounded and equals `Number(text)`); anything else (exponents, long
- * mantissas, "NaN") goes through `Number`.
+ * division is correctly rounded and equals `Number(text)`); other decimal or exponent
+ * syntax (long mantissas, `1.5e3`) goes through `Number`. Anything else is NaN, including
+ * what `Number` would also accept: `0x10`, `0b101`, `0o7`, `Infinity` (a price written that
+ * way is a broken export, not a number).
  */
 export function parseNumberRange(s: string, a: number, b: number): number {
   while (a < b && s.charCodeAt(a) <= 32) a++;
@@ -64,8 +72,27 @@ export function parseNumberRange(s: string, a: number, b: number): number {
     const v = frac === 0 ? mant : mant / POW10[frac];
     return neg ? -v : v;
   }
-  const v = Number(s.slice(a, b));
-  return v;
+  return isDecimalSyntax(s, a, b) ? Number(s.slice(a, b)) : NaN;
+}
+
+/** Whether `s[a, b)` is `[+-]digits[.digits][(e|E)[+-]digits]` (".5" and "5." included). */
+function isDecimalSyntax(s: string, a: number, b: number): boolean {
+  let i = a, n = 0, c = s.charCodeAt(i);
+  if (c === 43 || c === 45) i++;
+  for (; i < b && (c = s.charCodeAt(i)) >= 48 && c <= 57; i++) n++;
+  if (i < b && s.charCodeAt(i) === 46) {
+    for (i++; i < b && (c = s.charCodeAt(i)) >= 48 && c <= 57; i++) n++;
+  }
+  if (n === 0) return false;
+  if (i < b && ((c = s.charCodeAt(i)) === 101 || c === 69)) {
+    i++;
+    c = s.charCodeAt(i);
+    if (c === 43 || c === 45) i++;
+    let e = 0;
+    for (; i < b && (c = s.charCodeAt(i)) >= 48 && c <= 57; i++) e++;
+    if (e === 0) return false;
+  }
+  return i === b;
 }
 
 /** Parses a time field: ISO text, or an epoch number (unit by magnitude; see `epochToMs`). */
@@ -120,9 +147,17 @@ const ROLE_NAMES = ["time", "open", "high", "low", "close", "volume", "time of d
  * case-insensitive (time/timestamp/date/datetime, open, high, low, close, volume; others such
  * as "Adj Close" are ignored); an unnamed first column (pandas' index) is the time; a file
  * with no header row is read as `timestamp,open,high,low,close[,volume]`. Quoted fields, CRLF,
- * `;`/tab delimiters and a BOM are accepted. Errors name the 1-based file line.
+ * `;`/tab delimiters, old Mac line ends (a lone CR) and a BOM are accepted. Errors name the
+ * 1-based file line; a file without data rows, or whose header names a column of one role
+ * twice, is an error.
  */
 export function readCsv(text: string, name = "data.csv", opts: CleanOptions = {}): CleanBars {
+  // Old Mac files end lines with a lone CR: the reader splits on LF only, so it would take
+  // the whole file for the header. A CR before the first LF (other than CRLF's) is the sign;
+  // looking there only keeps the check off the hot path for LF and CRLF files.
+  const firstLf = text.indexOf("\n");
+  const firstCr = (firstLf < 0 ? text : text.slice(0, firstLf)).indexOf("\r");
+  if (firstCr >= 0 && firstCr !== firstLf - 1) text = text.replace(/\r\n?/g, "\n");
   const len = text.length;
   let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   let line = 1;
@@ -142,13 +177,15 @@ export function readCsv(text: string, name = "data.csv", opts: CleanOptions = {}
   const delim = detectDelimiter(headerLine);
   const headers = splitHeader(headerLine, String.fromCharCode(delim));
   let roles = assignRoles(headers);
+  const dup = duplicateColumn(headers, roles);
+  if (dup) throw probe.error(line, dup);
   let missing = missingRoles(roles);
   let hasHeader = true;
   if (missing.length > 0) {
     // A header-less file (ccxt dumps): the first field is a time and the rest are numbers.
     const looksNumeric = headers.length >= 5 &&
       !Number.isNaN(parseTimeField(headerLine, 0, headers[0].length)) &&
-      headers.slice(1, 5).every((h) => !Number.isNaN(Number(h)) && h.trim() !== "");
+      headers.slice(1, 5).every((h) => !Number.isNaN(parseNumberRange(h, 0, h.length)));
     if (!looksNumeric) {
       throw probe.error(
         line,
@@ -288,8 +325,9 @@ export function readCsv(text: string, name = "data.csv", opts: CleanOptions = {}
         ? parseTimeOfDay(s, a, b)
         : parseNumberRange(s, a, b);
     }
-    if (col[6] >= 0) val[0] += val[6];
     // Name a field that did not parse precisely; a literal NaN is left to the validator.
+    // (A separate time of day is added to the date only after this, so that a bad one is
+    // named as itself, not as a bad date.)
     let bad = -1;
     for (let r = 0; r < 7; r++) {
       if (col[r] >= 0 && Number.isNaN(val[r])) {
@@ -306,14 +344,7 @@ export function readCsv(text: string, name = "data.csv", opts: CleanOptions = {}
         continue;
       }
       if (bad === 0 || bad === 6) {
-        builder.invalid(
-          rowLine,
-          bad === 0
-            ? `time ${
-              JSON.stringify(raw)
-            } is not a date or epoch number (expected YYYY-MM-DD, ISO 8601 or epoch s/ms)`
-            : `time of day ${JSON.stringify(raw)} is not HH:MM[:SS]`,
-        );
+        builder.invalid(rowLine, bad === 0 ? explainBadTime(raw) : explainBadTimeOfDay(raw));
         continue;
       }
       if (lower !== "nan") {
@@ -321,9 +352,10 @@ export function readCsv(text: string, name = "data.csv", opts: CleanOptions = {}
         continue;
       }
     }
+    if (col[6] >= 0) val[0] += val[6];
     builder.push(val[0], val[1], val[2], val[3], val[4], val[5], rowLine);
   }
-  return builder.finish();
+  return builder.finishFile();
 }
 
 function isBlank(s: string, a: number, b: number): boolean {

@@ -5,9 +5,16 @@
  *
  * @module
  */
-import { assignRoles, missingRoles, type Role } from "./column_roles.ts";
+import { assignRoles, duplicateColumn, missingRoles, type Role } from "./column_roles.ts";
 import { BarsBuilder, type CleanBars, type CleanOptions } from "./bars_builder.ts";
-import { epochToMs, parseIsoTime, parseTimeOfDay } from "./parse_time.ts";
+import { parseNumberRange } from "./parse_csv.ts";
+import {
+  epochToMs,
+  explainBadTime,
+  explainBadTimeOfDay,
+  parseIsoTime,
+  parseTimeOfDay,
+} from "./parse_time.ts";
 
 const FIELDS = ["time", "open", "high", "low", "close", "volume"] as const;
 
@@ -20,10 +27,21 @@ function timeValue(v: unknown): number {
   return NaN;
 }
 
+/** A JSON number, or a string in decimal or exponent syntax (not `0x10`: see parse_csv.ts). */
 function numValue(v: unknown): number {
   if (typeof v === "number") return v;
-  if (typeof v === "string" && v.trim() !== "") return Number(v);
+  if (typeof v === "string") return parseNumberRange(v, 0, v.length);
   return NaN;
+}
+
+/** The message for a time value that did not parse. */
+function badTime(v: unknown): string {
+  if (v === undefined) return "time is missing";
+  if (typeof v === "string") return explainBadTime(v.trim());
+  if (typeof v === "number") return explainBadTime(String(v));
+  return `time ${
+    JSON.stringify(v)
+  } is not a date or epoch number (expected YYYY-MM-DD, ISO 8601 or epoch s/ms)`;
 }
 
 /** The reason text after the field name: "is null", "\"x\" is not a number", … */
@@ -34,7 +52,11 @@ function describe(v: unknown): string {
   return `${JSON.stringify(v)} is not a number`;
 }
 
-/** Reads JSON text into bars plus a quality report. Errors name the 1-based record. */
+/**
+ * Reads JSON text into bars plus a quality report. Errors name the 1-based record. A file
+ * without bars is an error; so is a record that lacks the volume others have (records with
+ * no volume at all get volume 0 and a warning, like a CSV file without a volume column).
+ */
 export function readJson(text: string, name = "data.json", opts: CleanOptions = {}): CleanBars {
   const probe = new BarsBuilder(name, 0, "record", opts);
   let doc: unknown;
@@ -58,9 +80,13 @@ export function readJson(text: string, name = "data.json", opts: CleanOptions = 
     | Record<string, unknown>
     | undefined;
   let keyRole: Map<string, Role> | null = null;
+  // Whether records carry a volume: then one without it is an error, not volume 0.
+  let hasVolume = rows.some((r) => Array.isArray(r) && r.length >= 6);
   if (firstObj) {
     const keys = Object.keys(firstObj);
     const roles = assignRoles(keys);
+    const dup = duplicateColumn(keys, roles);
+    if (dup) throw b.error(1, dup.replaceAll("column", "key"));
     const missing = missingRoles(roles);
     if (missing.length > 0) {
       throw b.error(
@@ -72,8 +98,16 @@ export function readJson(text: string, name = "data.json", opts: CleanOptions = 
     }
     keyRole = new Map();
     for (const [role, i] of Object.entries(roles)) if (i >= 0) keyRole.set(keys[i], role as Role);
-    if (roles.volume < 0) b.warn("no volume key; volume set to 0");
+    if (roles.volume < 0) {
+      // The first record decides the other roles; a volume key seen only in later records
+      // still means the records without it lack one (found once here, off the row loop).
+      const volumeKey = findVolumeKey(rows, keyRole);
+      if (volumeKey !== null) keyRole.set(volumeKey, "volume");
+    }
+    hasVolume ||= [...keyRole.values()].includes("volume");
+    if (!hasVolume) b.warn("no volume key; volume set to 0");
   }
+  const noVolume = hasVolume ? undefined : 0;
   const raw: unknown[] = [undefined, undefined, undefined, undefined, undefined, 0, undefined];
   for (let i = 0; i < rows.length; i++) {
     const rec = i + 1;
@@ -86,7 +120,7 @@ export function readJson(text: string, name = "data.json", opts: CleanOptions = 
         );
         continue;
       }
-      for (let k = 0; k < 6; k++) raw[k] = k < r.length ? r[k] : 0;
+      for (let k = 0; k < 6; k++) raw[k] = k < r.length ? r[k] : noVolume;
       raw[6] = undefined;
     } else if (r !== null && typeof r === "object" && keyRole) {
       raw[0] =
@@ -96,7 +130,7 @@ export function readJson(text: string, name = "data.json", opts: CleanOptions = 
         raw[4] =
         raw[6] =
           undefined;
-      raw[5] = 0;
+      raw[5] = noVolume;
       const o = r as Record<string, unknown>;
       for (const k in o) {
         const role = keyRole.get(k);
@@ -107,20 +141,18 @@ export function readJson(text: string, name = "data.json", opts: CleanOptions = 
       continue;
     }
     let t = timeValue(raw[0]);
+    if (Number.isNaN(t)) {
+      b.invalid(rec, badTime(raw[0]));
+      continue;
+    }
     if (raw[6] !== undefined) {
       const s = String(raw[6]);
-      t += parseTimeOfDay(s, 0, s.length);
-    }
-    if (Number.isNaN(t)) {
-      b.invalid(
-        rec,
-        raw[0] === undefined
-          ? "time is missing"
-          : `time ${
-            JSON.stringify(raw[0])
-          } is not a date or epoch number (expected YYYY-MM-DD, ISO 8601 or epoch s/ms)`,
-      );
-      continue;
+      const tod = parseTimeOfDay(s, 0, s.length);
+      if (Number.isNaN(tod)) {
+        b.invalid(rec, explainBadTimeOfDay(s.trim()));
+        continue;
+      }
+      t += tod;
     }
     const o = numValue(raw[1]), h = numValue(raw[2]), l = numValue(raw[3]);
     const c = numValue(raw[4]), v = numValue(raw[5]);
@@ -132,7 +164,21 @@ export function readJson(text: string, name = "data.json", opts: CleanOptions = 
     }
     b.push(t, o, h, l, c, v, rec);
   }
-  return b.finish();
+  return b.finishFile();
+}
+
+/** A key of some record that names a volume, when the first record has none; else null. */
+function findVolumeKey(rows: unknown[], known: Map<string, Role>): string | null {
+  const seen = new Set<string>();
+  for (const r of rows) {
+    if (r === null || typeof r !== "object" || Array.isArray(r)) continue;
+    for (const k in r as Record<string, unknown>) {
+      if (known.has(k) || seen.has(k)) continue;
+      seen.add(k);
+      if (assignRoles([k]).volume === 0) return k;
+    }
+  }
+  return null;
 }
 
 const ROLE_SLOT: Record<Role, number> = {
@@ -162,11 +208,26 @@ function readColumnar(
       })`,
     );
   }
+  const dup = duplicateColumn(keys, roles);
+  if (dup) throw probe.error(-1, dup);
   const cols = FIELDS.map((f) => (roles[f] >= 0 ? o[keys[roles[f]]] : null));
+  for (let k = 0; k < 6; k++) {
+    if (roles[FIELDS[k]] >= 0 && !Array.isArray(cols[k])) {
+      throw probe.error(
+        -1,
+        `column ${FIELDS[k]} must be an array, got ${describeJson(cols[k])}`,
+      );
+    }
+  }
   const n = (cols[0] as unknown[]).length;
-  for (let k = 0; k < 5; k++) {
-    if (!Array.isArray(cols[k]) || (cols[k] as unknown[]).length !== n) {
-      throw probe.error(-1, `column ${FIELDS[k]} must be an array of ${n} values`);
+  for (let k = 1; k < 6; k++) {
+    if (cols[k] !== null && (cols[k] as unknown[]).length !== n) {
+      throw probe.error(
+        -1,
+        `column ${FIELDS[k]} must be an array of ${n} values (as many as time), got ${
+          (cols[k] as unknown[]).length
+        }`,
+      );
     }
   }
   const b = new BarsBuilder(name, n, "record", opts);
@@ -175,12 +236,7 @@ function readColumnar(
   for (let i = 0; i < n; i++) {
     const t = timeValue(get(0, i));
     if (Number.isNaN(t)) {
-      b.invalid(
-        i + 1,
-        `time ${
-          JSON.stringify(get(0, i))
-        } is not a date or epoch number (expected YYYY-MM-DD, ISO 8601 or epoch s/ms)`,
-      );
+      b.invalid(i + 1, badTime(get(0, i)));
       continue;
     }
     b.push(
@@ -193,5 +249,14 @@ function readColumnar(
       i + 1,
     );
   }
-  return b.finish();
+  return b.finishFile();
+}
+
+/** A short description of a JSON value for messages: null, a number, a string, an object. */
+function describeJson(v: unknown): string {
+  if (v === null || typeof v !== "object") {
+    const s = JSON.stringify(v) ?? String(v);
+    return s.length > 40 ? `${s.slice(0, 40)}…` : s;
+  }
+  return "an object";
 }

@@ -18,6 +18,19 @@ export function daysFromCivil(y: number, m: number, d: number): number {
 const DAY_MS = 86_400_000;
 const DAYS_IN_MONTH = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
+/** Whether day `d` exists in month `m` (1-12) of year `y`: February 29 only in leap years. */
+function isRealDay(y: number, m: number, d: number): boolean {
+  if (m < 1 || m > 12 || d < 1 || d > DAYS_IN_MONTH[m]) return false;
+  return m !== 2 || d < 29 || (y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0));
+}
+
+/** Earliest timestamp a reader accepts (1900-01-01T00:00Z, ms). */
+export const MIN_TIME_MS = -2_208_988_800_000;
+/** Latest timestamp a reader accepts (2200-01-01T00:00Z, ms). */
+export const MAX_TIME_MS = 7_258_118_400_000;
+/** The accepted range as users read it, for messages. */
+export const TIME_RANGE_TEXT = "1900-01-01 to 2200-01-01";
+
 function digits(s: string, i: number, n: number): number {
   let v = 0;
   for (let k = 0; k < n; k++) {
@@ -32,14 +45,16 @@ function digits(s: string, i: number, n: number): number {
  * Converts an epoch number to ms, choosing the unit by magnitude: |v| < 1e11 is seconds
  * (1e11 s is the year 5138, while 1e11 ms is 1973), < 1e14 ms, < 1e17 µs, else ns. An
  * integer that reads as a valid `YYYYMMDD` date between 1900 and 2100 is taken as that date
- * (as epoch seconds it would fall in August 1970, which market data does not).
+ * (as epoch seconds it would fall in August 1970, which market data does not). One that is
+ * shaped like such a date but names a day that does not exist (20230229, 20230431) is NaN:
+ * it is a typo'd date, and reading it as 1970 seconds would hide that.
  */
 export function epochToMs(v: number): number {
   const a = Math.abs(v);
   if (a >= 19000101 && a <= 21001231 && Number.isInteger(v)) {
     const y = Math.floor(v / 10000), m = Math.floor(v / 100) % 100, d = v % 100;
-    if (m >= 1 && m <= 12 && d >= 1 && d <= DAYS_IN_MONTH[m]) {
-      return daysFromCivil(y, m, d) * DAY_MS;
+    if (m >= 1 && m <= 12 && d >= 1 && d <= 31) {
+      return isRealDay(y, m, d) ? daysFromCivil(y, m, d) * DAY_MS : NaN;
     }
   }
   if (a < 1e11) return v * 1000;
@@ -53,8 +68,11 @@ export function epochToMs(v: number): number {
  * NaN. Accepts `YYYY-MM-DD` (also `/` or `.` separators), then optionally `T` or a space and
  * `HH:MM[:SS[.fff…]]`, then optionally `Z` or `±HH[:MM]`. No offset means UTC (market data
  * files almost always carry exchange or UTC dates; local-time guessing would make results
- * depend on the machine). Dates spelled with a month name ("Aug 19, 2004") go through
- * `Date.parse` (as UTC); ambiguous all-numeric orders such as 01/02/2020 are refused.
+ * depend on the machine). Hours run 00-23 (24:00 exactly is the end of the day), seconds
+ * 00-59, offsets up to ±14:59; a day that does not exist (2023-02-29) is NaN. Dates spelled
+ * with an English month name and a 4-digit year ("Aug 19, 2004") go through `Date.parse`
+ * (as UTC; see `parseMonthName`); ambiguous all-numeric orders such as 01/02/2020 are
+ * refused.
  */
 export function parseIsoTime(s: string, a: number, b: number): number {
   while (a < b && s.charCodeAt(a) === 32) a++;
@@ -67,6 +85,7 @@ export function parseIsoTime(s: string, a: number, b: number): number {
       y >= 0 && m >= 1 && m <= 12 && d >= 1 && d <= DAYS_IN_MONTH[m] && s1 === s2 &&
       (s1 === 45 || s1 === 47 || s1 === 46)
     ) {
+      if (m === 2 && d === 29 && !isRealDay(y, m, d)) return NaN;
       let ms = daysFromCivil(y, m, d) * DAY_MS;
       let i = a + 10;
       if (i === b) return ms;
@@ -74,11 +93,13 @@ export function parseIsoTime(s: string, a: number, b: number): number {
       if ((sep === 84 || sep === 32) && b - i >= 6) {
         const hh = digits(s, i + 1, 2), mm = digits(s, i + 4, 2);
         if (hh < 0 || hh > 24 || s.charCodeAt(i + 3) !== 58 || mm < 0 || mm > 59) return NaN;
+        // 24:00 is the end of the day; 24:30 would silently roll into the next one.
+        if (hh === 24 && mm !== 0) return NaN;
         ms += hh * 3_600_000 + mm * 60_000;
         i += 6;
         if (i < b && s.charCodeAt(i) === 58) {
           const ss = digits(s, i + 1, 2);
-          if (ss < 0 || ss > 60) return NaN;
+          if (ss < 0 || ss > 59 || (hh === 24 && ss !== 0)) return NaN;
           ms += ss * 1000;
           i += 3;
           if (i < b && (s.charCodeAt(i) === 46 || s.charCodeAt(i) === 44)) {
@@ -91,6 +112,7 @@ export function parseIsoTime(s: string, a: number, b: number): number {
               scale /= 10;
               i++;
             }
+            if (hh === 24 && frac !== 0) return NaN;
             ms += Math.round(frac * 1000) / 1000;
           }
         }
@@ -104,6 +126,7 @@ export function parseIsoTime(s: string, a: number, b: number): number {
         if (j < b && s.charCodeAt(j) === 58) j++;
         const om = j < b ? digits(s, j, 2) : 0;
         if (oh < 0 || om < 0 || (j < b && j + 2 !== b) || (j >= b && j !== b)) return NaN;
+        if (oh > 14 || om > 59) return NaN; // real offsets run from -12:00 to +14:00
         const off = (oh * 60 + om) * 60_000;
         return z === 43 ? ms - off : ms + off;
       }
@@ -111,13 +134,128 @@ export function parseIsoTime(s: string, a: number, b: number): number {
     }
   }
   if (len === 0) return NaN;
-  // Other spellings only when they name the month ("Aug 19, 2004"): all-numeric ones like
-  // 01/02/2020 are ambiguous (US or European order), and guessing would give wrong dates.
-  const str = s.slice(a, b);
-  if (!/[a-z]{3}/i.test(str)) return NaN;
-  const zoned = /(UTC|GMT|Z|[+-]\d\d:?\d\d)$/i.test(str);
+  return parseMonthName(s.slice(a, b));
+}
+
+const MONTHS = [
+  "jan",
+  "feb",
+  "mar",
+  "apr",
+  "may",
+  "jun",
+  "jul",
+  "aug",
+  "sep",
+  "oct",
+  "nov",
+  "dec",
+];
+const MONTH_WORDS = new Map<string, number>();
+[
+  "january",
+  "february",
+  "march",
+  "april",
+  "may",
+  "june",
+  "july",
+  "august",
+  "september",
+  "october",
+  "november",
+  "december",
+].forEach((full, k) => {
+  MONTH_WORDS.set(full, k + 1);
+  MONTH_WORDS.set(MONTHS[k], k + 1);
+});
+MONTH_WORDS.set("sept", 9);
+const WEEKDAY_WORDS = new Set(
+  ["mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun"].concat(
+    ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"],
+  ),
+);
+/** Words `Date.parse` may see besides the month and weekday: UTC markers and the 12-hour clock. */
+const OTHER_WORDS = new Set(["utc", "gmt", "z", "am", "pm"]);
+
+/**
+ * The fallback for dates spelled with a month name ("Aug 19, 2004", "19 August 2004 10:00
+ * GMT"). V8's `Date.parse` is lenient: it turns "row 12" into 2001-12-01 and ignores zone
+ * names such as EST, so the text must first prove it is a date: exactly one English month
+ * name, a 4-digit year, and no other words than a weekday, AM/PM and UTC/GMT/Z. An offset
+ * (`+05:30`, `GMT+0100`) must be a real one; without one the text is UTC, and then the parsed
+ * month must be the named one (V8 rolls Feb 30 into March). Only reached for text the ISO and
+ * epoch paths refused, so its regexes cost nothing on the common paths.
+ */
+function parseMonthName(str: string): number {
+  const words = str.toLowerCase().match(/[a-z]+/g);
+  if (!words || !/(^|[^0-9])[0-9]{4}([^0-9]|$)/.test(str)) return NaN;
+  let month = 0;
+  for (const w of words) {
+    const m = MONTH_WORDS.get(w);
+    if (m !== undefined) {
+      if (month !== 0) return NaN;
+      month = m;
+    } else if (!WEEKDAY_WORDS.has(w) && !OTHER_WORDS.has(w)) return NaN;
+  }
+  if (month === 0) return NaN;
+  // An offset follows a clock reading; "01-Jan-2023" ends in "-2023" too.
+  const off = /\d:\d\d(?::\d\d(?:\.\d+)?)?\s*(?:GMT|UTC)?\s*[+-](\d\d):?(\d\d)$/i.exec(str);
+  if (off && (Number(off[1]) > 14 || Number(off[2]) > 59)) return NaN;
+  const zoned = off !== null || /(UTC|GMT|Z)$/i.test(str);
   const t = Date.parse(zoned ? str : `${str} UTC`);
-  return Number.isFinite(t) ? t : NaN;
+  if (!Number.isFinite(t)) return NaN;
+  if (!off && new Date(t).getUTCMonth() + 1 !== month) return NaN;
+  return t;
+}
+
+/**
+ * Why a time text that `parseIsoTime` refused is not a date, for the reader's message: a zone
+ * name, an hour, minute, second or offset out of range, a day that does not exist, or the
+ * general expectation. Called only on the error path.
+ */
+export function explainBadTime(raw: string): string {
+  const q = JSON.stringify(raw);
+  const zone = /[0-9.]\s*([A-Za-z]{2,5})$/.exec(raw)?.[1];
+  if (zone && !/^(UTC|GMT|AM|PM)$/i.test(zone) && !MONTH_WORDS.has(zone.toLowerCase())) {
+    return `time ${q} has time zone ${zone}, which is not read (use UTC, GMT, Z or an offset such as +05:00)`;
+  }
+  const ymd = /^(\d{4})([-/.]?)(\d\d)\2(\d\d)/.exec(raw);
+  if (ymd) {
+    const y = Number(ymd[1]), m = Number(ymd[3]), d = Number(ymd[4]);
+    if (m >= 1 && m <= 12 && d >= 1 && !isRealDay(y, m, d)) {
+      return `time ${q} is not a date (${y}-${ymd[3]} has no day ${d})`;
+    }
+    const hms = /^.{8,10}[T ](\d\d):(\d\d)(?::(\d\d))?/.exec(raw);
+    if (hms) {
+      const why = explainClock(hms[1], hms[2], hms[3]);
+      if (why) return `time ${q}: ${why}`;
+    }
+    const o = /[+-](\d\d):?(\d\d)?$/.exec(raw);
+    if (o && raw.length > 16 && (Number(o[1]) > 14 || Number(o[2] ?? 0) > 59)) {
+      return `time ${q}: offset ${o[0]} is out of range (at most ±14:59)`;
+    }
+  }
+  return `time ${q} is not a date or epoch number (expected YYYY-MM-DD, ISO 8601 or epoch s/ms)`;
+}
+
+/** What is out of range in a clock reading, or "" (hours 0-23 or 24:00, minutes/seconds 0-59). */
+function explainClock(hh: string, mm: string, ss: string | undefined): string {
+  const h = Number(hh), m = Number(mm), s = Number(ss ?? 0);
+  if (h > 24 || (h === 24 && (m > 0 || s > 0))) {
+    return `hour ${hh} is out of range (00-23; 24 only as 24:00, the end of the day)`;
+  }
+  if (m > 59) return `minute ${mm} is out of range (00-59)`;
+  if (s > 59) return `second ${ss} is out of range (00-59)`;
+  return "";
+}
+
+/** Why a time of day that `parseTimeOfDay` refused is not one (for the reader's message). */
+export function explainBadTimeOfDay(raw: string): string {
+  const q = JSON.stringify(raw);
+  const hms = /^(\d\d):?(\d\d)(?::?(\d\d))?$/.exec(raw);
+  const why = hms ? explainClock(hms[1], hms[2], hms[3]) : "";
+  return why ? `time of day ${q}: ${why}` : `time of day ${q} is not HH:MM[:SS]`;
 }
 
 /** Parses a time of day `HH:MM[:SS]` or `HHMMSS` / `HHMM` into ms since midnight, or NaN. */
@@ -136,7 +274,8 @@ export function parseTimeOfDay(s: string, a: number, b: number): number {
     mm = digits(s, a + 2, 2);
     if (len === 6) ss = digits(s, a + 4, 2);
   }
-  if (hh < 0 || hh > 24 || mm < 0 || mm > 59 || ss < 0 || ss > 60) return NaN;
+  if (hh < 0 || hh > 24 || mm < 0 || mm > 59 || ss < 0 || ss > 59) return NaN;
+  if (hh === 24 && (mm !== 0 || ss !== 0)) return NaN; // only 24:00 (the end of the day)
   return hh * 3_600_000 + mm * 60_000 + ss * 1000;
 }
 

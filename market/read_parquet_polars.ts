@@ -5,11 +5,11 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { assignRoles, missingRoles } from "./column_roles.ts";
+import { assignRoles, duplicateColumn, missingRoles } from "./column_roles.ts";
 import { BarsBuilder, type CleanBars, type CleanOptions } from "./bars_builder.ts";
 import { DataFileError } from "./data_file_error.ts";
 import { loadPolars, polarsLoadError } from "./polars_loader.ts";
-import { epochToMs, parseIsoTime } from "./parse_time.ts";
+import { epochToMs, explainBadTime, parseIsoTime } from "./parse_time.ts";
 
 const UNIT_MS: Record<string, number> = { ms: 1, us: 1e-3, ns: 1e-6 };
 
@@ -44,6 +44,8 @@ export async function readParquetWithPolars(
   const roles = assignRoles(columns);
   const missing = missingRoles(roles);
   const b = new BarsBuilder(name, df.height, "row", opts);
+  const dup = duplicateColumn(columns, roles);
+  if (dup) throw b.error(-1, dup);
   if (missing.length > 0) {
     throw b.error(
       -1,
@@ -53,6 +55,7 @@ export async function readParquetWithPolars(
     );
   }
   const n: number = df.height;
+  if (n === 0) throw b.error(-1, "no data rows");
   const numeric = (idx: number): Float64Array => {
     if (idx < 0) return new Float64Array(n);
     const s = df.getColumn(columns[idx]);
@@ -73,6 +76,8 @@ export async function readParquetWithPolars(
   const ts = df.getColumn(columns[roles.time]);
   const variant: string = ts.dtype.variant;
   let time: Float64Array;
+  /** The time texts of a String column, to say why one is not a date. */
+  let texts: (string | null)[] | null = null;
   if (variant === "Datetime") {
     const scale = UNIT_MS[ts.dtype.timeUnit as string] ?? 1;
     time = numeric(roles.time);
@@ -82,18 +87,27 @@ export async function readParquetWithPolars(
     for (let i = 0; i < n; i++) time[i] *= 86_400_000;
   } else if (variant === "String" || variant === "Utf8") {
     const arr = ts.toArray() as (string | null)[];
+    texts = arr;
     time = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       const s = arr[i];
       time[i] = s === null ? NaN : parseIsoTime(s, 0, s.length);
     }
   } else {
+    // A plain number: its unit by magnitude, as in CSV and JSON (and parquet_codec.ts).
     time = numeric(roles.time);
     for (let i = 0; i < n; i++) time[i] = epochToMs(time[i]);
   }
   const o = numeric(roles.open), h = numeric(roles.high), l = numeric(roles.low);
   const c = numeric(roles.close), v = numeric(roles.volume);
   if (roles.volume < 0) b.warn("no volume column; volume set to 0");
-  for (let i = 0; i < n; i++) b.push(time[i], o[i], h[i], l[i], c[i], v[i], i + 1);
-  return b.finish();
+  for (let i = 0; i < n; i++) {
+    const s = texts?.[i];
+    if (Number.isNaN(time[i]) && typeof s === "string") {
+      b.invalid(i + 1, explainBadTime(s.trim()));
+      continue;
+    }
+    b.push(time[i], o[i], h[i], l[i], c[i], v[i], i + 1);
+  }
+  return b.finishFile();
 }
